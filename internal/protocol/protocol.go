@@ -1,0 +1,125 @@
+package protocol
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/volley-test/volley/internal/event"
+)
+
+// Suite is one test executable and how to run it.
+type Suite struct {
+	Name        string
+	Path        string   // the executable or script, absolute
+	Protocol    string   // "exec", "tml", ...
+	Args        []string // extra arguments, placed before the protocol's own
+	Interpreter []string // run Path through this program (TAP scripts)
+	Cwd         string   // working directory; empty means volley's own
+	Env         []string // KEY=VALUE added to the child's environment
+	Timeout     time.Duration
+}
+
+// Unit is one process to run.
+type Unit struct {
+	Suite   *Suite
+	Args    []string // protocol arguments, after Suite.Args
+	Label   string   // what it runs, for display ("suite", "suite --test-index=3")
+	Tests   []string // the tests it runs, when known in advance
+	Session Session
+	// FollowUp is set on units created while the run was under way (the
+	// rest of a crashed suite); the dispatcher starts them first.
+	FollowUp bool
+}
+
+// Argv is the full command line of the unit.
+func (u *Unit) Argv() []string {
+	s := u.Suite
+	argv := make([]string, 0, len(s.Interpreter)+1+len(s.Args)+len(u.Args))
+	argv = append(argv, s.Interpreter...)
+	argv = append(argv, s.Path)
+	argv = append(argv, s.Args...)
+	return append(argv, u.Args...)
+}
+
+// Outcome is a test result reported by a session. Test is empty when the
+// outcome is about the whole suite (exec protocol, or a suite that could not
+// run at all).
+type Outcome struct {
+	Test     string
+	Status   event.Status
+	Reason   string
+	ExitCode int
+}
+
+// Exit is how a unit's process ended.
+type Exit struct {
+	Code     int    // exit status; -1 when killed by a signal
+	Signal   string // "SIGSEGV" when killed by a signal
+	TimedOut bool   // volley killed it after Timeout without a result
+	Timeout  time.Duration
+	Err      error // the process could not be started
+}
+
+// Session reads one process's output. It is used by one goroutine at a time.
+type Session interface {
+	// Line consumes one line of standard output (newline stripped) as it
+	// arrives and returns the outcomes it completes.
+	Line(line []byte) []Outcome
+	// Running names the test the process is running now, "" if unknown.
+	Running() string
+	// Exit is called once, after the process ended; it returns the outcomes
+	// still owed and the follow-up units that must run.
+	Exit(x Exit) ([]Outcome, []*Unit)
+	// Warnings returns, and forgets, protocol oddities noticed so far.
+	Warnings() []string
+}
+
+// Protocol is a harness.
+type Protocol interface {
+	Name() string
+	// Units returns the processes that run the whole suite.
+	Units(s *Suite) []*Unit
+}
+
+var registry = map[string]Protocol{}
+
+func register(p Protocol) { registry[p.Name()] = p }
+
+// Lookup returns the named protocol.
+func Lookup(name string) (Protocol, error) {
+	if p, ok := registry[name]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("unknown protocol %q (known: %s)", name, Names())
+}
+
+// Names lists the known protocols.
+func Names() []string {
+	var n []string
+	for k := range registry {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// SuiteName derives a suite name from an executable path.
+func SuiteName(path string) string {
+	return filepath.Base(path)
+}
+
+// describeExit says in words how a process ended.
+func describeExit(x Exit) string {
+	switch {
+	case x.Err != nil:
+		return x.Err.Error()
+	case x.TimedOut:
+		return fmt.Sprintf("timed out after %s", x.Timeout)
+	case x.Signal != "":
+		return "killed by " + x.Signal
+	default:
+		return fmt.Sprintf("exit code %d", x.Code)
+	}
+}
