@@ -107,7 +107,7 @@ func ID(suite, test string) string {
 	if test == "" {
 		return suite
 	}
-	return suite + " " + test
+	return suite + "::" + test
 }
 
 // Proc describes one process volley ran.

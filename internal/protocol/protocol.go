@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -19,6 +20,9 @@ type Suite struct {
 	Cwd         string   // working directory; empty means volley's own
 	Env         []string // KEY=VALUE added to the child's environment
 	Timeout     time.Duration
+	Granularity string   // "suite", "test" or "auto" (default: auto where tests are listable)
+	RunIgnored  bool     // run tests the harness marks ignored/disabled
+	Inputs      []string // absolute paths of declared inputs (cache key)
 }
 
 // Unit is one process to run.
@@ -81,6 +85,22 @@ type Protocol interface {
 	Name() string
 	// Units returns the processes that run the whole suite.
 	Units(s *Suite) []*Unit
+}
+
+// Test is one test a harness listed.
+type Test struct {
+	Name    string
+	Ignored bool   // disabled/ignored by the harness; reported as skipped unless RunIgnored
+	Reason  string // why it is ignored, when known
+}
+
+// Lister is implemented by harnesses whose tests can be listed without
+// running them; such suites can run a test, or a batch of tests, per process.
+type Lister interface {
+	// List returns the suite's tests in the harness's order.
+	List(ctx context.Context, s *Suite) ([]Test, error)
+	// Batch returns the unit that runs exactly these tests of s in one process.
+	Batch(s *Suite, tests []string) *Unit
 }
 
 var registry = map[string]Protocol{}

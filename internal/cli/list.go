@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/volley-test/volley/internal/discover"
+	"github.com/volley-test/volley/internal/plan"
+)
+
+func newListCmd() *cobra.Command {
+	o := defaultRunOptions()
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "list [flags] [PATH|GLOB|NAME ...]",
+		Short: "List the suites (and, where the harness can tell, the tests) a run would take",
+		RunE: func(c *cobra.Command, args []string) error {
+			return listSuites(&o, c.Flags(), args, asJSON, c.OutOrStdout())
+		},
+	}
+	fs := c.Flags()
+	fs.StringVar(&o.filter, "filter", "", "list only tests whose name (suite::test) matches `REGEX`")
+	fs.StringVar(&o.protocol, "protocol", "", "treat every executable as speaking this protocol")
+	fs.StringVar(&o.configPath, "config", "", "read `FILE` instead of the nearest volley.toml")
+	fs.StringVar(&o.profile, "profile", "", "apply [profile.`NAME`] of volley.toml")
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+// listedSuite is one line of `volley list --json`.
+type listedSuite struct {
+	Name     string   `json:"name"`
+	Protocol string   `json:"protocol"`
+	Path     string   `json:"path"`
+	Tests    []string `json:"tests,omitempty"`
+}
+
+func listSuites(o *runOptions, fs changedFunc, args []string, asJSON bool, w io.Writer) error {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(o, cwd)
+	if err != nil {
+		return err
+	}
+	if err := applyConfig(o, cfg, fs); err != nil {
+		return err
+	}
+	found, err := discover.Discover(discover.Request{Args: args, Config: cfg, Protocol: o.protocol, Cwd: cwd})
+	if err != nil {
+		return usage(err)
+	}
+	filter, err := plan.NewFilter(o.filter, found.Patterns)
+	if err != nil {
+		return usage(err)
+	}
+	units, _, err := plan.Units(found.Suites, filter)
+	if err != nil {
+		return usage(err)
+	}
+	var out []listedSuite
+	seen := map[string]int{}
+	for _, u := range units {
+		i, ok := seen[u.Suite.Path]
+		if !ok {
+			i = len(out)
+			seen[u.Suite.Path] = i
+			out = append(out, listedSuite{Name: u.Suite.Name, Protocol: u.Suite.Protocol, Path: u.Suite.Path})
+		}
+		out[i].Tests = append(out[i].Tests, u.Tests...)
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, s := range out {
+		tests := "tests known when run"
+		if len(s.Tests) > 0 {
+			tests = fmt.Sprintf("%d tests", len(s.Tests))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Protocol, tests, s.Path)
+		for _, t := range s.Tests {
+			fmt.Fprintf(tw, "  %s\t\t\t\n", t)
+		}
+	}
+	return tw.Flush()
+}

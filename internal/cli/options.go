@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/volley-test/volley/internal/config"
+)
+
+// runOptions are the options of `volley test` (and the demo).
+type runOptions struct {
+	jobs       int
+	timeout    time.Duration
+	grace      time.Duration
+	failFast   bool
+	maxFail    int
+	verbose    int
+	filter     string
+	noCapture  bool
+	protocol   string
+	configPath string
+	profile    string
+	noCache    bool
+	format     string
+}
+
+func defaultRunOptions() runOptions {
+	return runOptions{jobs: runtime.NumCPU(), timeout: 20 * time.Second, grace: 2 * time.Second}
+}
+
+// addRunFlags registers the run flags on fs, bound to o.
+func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
+	fs.IntVarP(&o.jobs, "jobs", "j", o.jobs, "run `N` test processes at once (default: CPU count)")
+	fs.IntVar(&o.jobs, "test-threads", o.jobs, "alias of --jobs")
+	fs.DurationVar(&o.timeout, "timeout", o.timeout, "kill a test that runs longer than `DUR` (per test)")
+	fs.DurationVar(&o.grace, "grace", o.grace, "time between SIGTERM and SIGKILL for a killed test")
+	fs.BoolVarP(&o.failFast, "fail-fast", "x", false, "stop launching tests after the first failure")
+	fs.IntVar(&o.maxFail, "max-fail", 0, "stop launching tests after `N` failures (0: never)")
+	fs.CountVarP(&o.verbose, "verbose", "v", "print every test (-v) and every process (-vv)")
+	fs.StringVar(&o.filter, "filter", "", "run only tests whose name (suite::test) matches `REGEX`")
+	fs.BoolVar(&o.noCapture, "no-capture", false, "let tests print straight to the terminal")
+	fs.StringVar(&o.protocol, "protocol", "", "treat every executable as speaking this protocol: exec or tml (default: volley.toml, else detected)")
+	fs.StringVar(&o.configPath, "config", "", "read `FILE` instead of the nearest volley.toml")
+	fs.StringVar(&o.profile, "profile", "", "apply [profile.`NAME`] of volley.toml")
+	fs.BoolVar(&o.noCache, "no-cache", false, "run every test even if an unchanged passing result is cached")
+	_ = fs.MarkHidden("test-threads")
+}
+
+// loadConfig finds and loads volley.toml: the --config file, or the nearest
+// one walking up from cwd. It returns nil when there is none.
+func loadConfig(o *runOptions, cwd string) (*config.File, error) {
+	path := o.configPath
+	if path == "" {
+		var err error
+		path, err = config.Find(cwd)
+		if err != nil {
+			return nil, usage(err)
+		}
+		if path == "" {
+			return nil, nil
+		}
+	} else if _, err := os.Stat(path); err != nil {
+		return nil, usage(fmt.Errorf("--config %s: no such file", path))
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return f, nil
+}
+
+// applyConfig lays the config's [run] table and the chosen profile under
+// the flags the user set explicitly.
+func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
+	if cfg == nil {
+		if o.profile != "" && o.profile != "default" {
+			return usage(fmt.Errorf("--profile %s: there is no volley.toml to define it", o.profile))
+		}
+		return nil
+	}
+	opts := cfg.Run
+	name := o.profile
+	if name == "" {
+		name = "default"
+	}
+	p, err := cfg.Profile(name)
+	if err != nil {
+		return usage(err)
+	}
+	opts = opts.Merge(p)
+	set := func(flag string) bool { return fs != nil && fs.Changed(flag) }
+	if opts.Jobs != nil && !set("jobs") && !set("test-threads") {
+		o.jobs = *opts.Jobs
+	}
+	if opts.Timeout != nil && !set("timeout") {
+		o.timeout = opts.Timeout.Duration
+	}
+	if opts.Grace != nil && !set("grace") {
+		o.grace = opts.Grace.Duration
+	}
+	if opts.FailFast != nil && !set("fail-fast") {
+		o.failFast = *opts.FailFast
+	}
+	if opts.MaxFail != nil && !set("max-fail") {
+		o.maxFail = *opts.MaxFail
+	}
+	if opts.Verbose != nil && !set("verbose") {
+		o.verbose = *opts.Verbose
+	}
+	if opts.Filter != nil && !set("filter") {
+		o.filter = *opts.Filter
+	}
+	if opts.NoCapture != nil && !set("no-capture") {
+		o.noCapture = *opts.NoCapture
+	}
+	if opts.NoCache != nil && !set("no-cache") {
+		o.noCache = *opts.NoCache
+	}
+	if opts.Protocol != nil && !set("protocol") {
+		o.protocol = *opts.Protocol
+	}
+	return nil
+}
+
+func (o *runOptions) validate() error {
+	switch {
+	case o.jobs < 1:
+		return usage(fmt.Errorf("--jobs %d: must be at least 1", o.jobs))
+	case o.timeout <= 0:
+		return usage(fmt.Errorf("--timeout %s: must be positive", o.timeout))
+	case o.grace < 0:
+		return usage(fmt.Errorf("--grace %s: must not be negative", o.grace))
+	case o.maxFail < 0:
+		return usage(fmt.Errorf("--max-fail %d: must not be negative", o.maxFail))
+	}
+	if o.failFast && o.maxFail == 0 {
+		o.maxFail = 1
+	}
+	return nil
+}
+
+// changedFunc tells which flags the user set explicitly.
+type changedFunc interface{ Changed(flag string) bool }

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, the output contract.
+const (
+	ExitOK          = 0
+	ExitTestsFailed = 1
+	ExitUsage       = 2
+	ExitInterrupted = 130
+)
+
+// exitError carries an exit code and, optionally, a message for stderr.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usage wraps err as a usage or configuration error (exit 2).
+func usage(err error) error { return &exitError{code: ExitUsage, err: err} }
+
+// silent is an exit code with nothing more to say (the summary said it).
+func silent(code int) error { return &exitError{code: code} }
+
+// ExitCode maps an error returned by a command to the process exit code and
+// writes its message, if any, to w.
+func ExitCode(err error, w io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(w, "volley: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(w, "volley: %v\n", err)
+	return ExitUsage
+}
+
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+// NewRoot builds the volley command tree.
+func NewRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "volley",
+		Short: "Run test executables as parallel subprocesses",
+		Long: `volley runs test suites (executables) as many subprocesses at once, never
+blocking on one: it collects each as it finishes, shows live which tests run,
+kills what hangs and keeps every result.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usage(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
+	})
+	root.AddCommand(newTestCmd(), newListCmd(), newDemoCmd(), newVersionCmd())
+	return root
+}
+
+// Main runs volley with args and returns the exit code.
+func Main(args []string) int {
+	root := NewRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err != nil && !isExitError(err) {
+		err = usage(err)
+	}
+	return ExitCode(err, os.Stderr)
+}
+
+func isExitError(err error) bool {
+	var ee *exitError
+	return errors.As(err, &ee)
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print volley's version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprintf(c.OutOrStdout(), "volley %s\n", Version)
+			return nil
+		},
+	}
+}

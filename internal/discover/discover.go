@@ -1,0 +1,241 @@
+package discover
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/volley-test/volley/internal/config"
+	"github.com/volley-test/volley/internal/protocol"
+)
+
+// Request is what the user asked for.
+type Request struct {
+	Args     []string     // positional arguments: paths, globs or name patterns
+	Config   *config.File // nil when there is no volley.toml
+	Protocol string       // --protocol; "" = per suite (config, then detection)
+	Cwd      string
+}
+
+// Result is the discovered suites plus the name patterns found among the
+// positional arguments.
+type Result struct {
+	Suites   []*protocol.Suite
+	Patterns []string
+}
+
+// Discover resolves a request. Errors name the argument or config entry at
+// fault and say what to do.
+func Discover(req Request) (*Result, error) {
+	res := &Result{}
+	var paths []string
+	for _, a := range req.Args {
+		ps, isPath, err := expand(a, req.Cwd)
+		if err != nil {
+			return nil, err
+		}
+		if !isPath {
+			res.Patterns = append(res.Patterns, a)
+			continue
+		}
+		paths = append(paths, ps...)
+	}
+	seen := map[string]bool{}
+	add := func(s *protocol.Suite) {
+		if seen[s.Path] {
+			return
+		}
+		seen[s.Path] = true
+		res.Suites = append(res.Suites, s)
+	}
+	if len(paths) > 0 {
+		for _, p := range paths {
+			s, err := suiteFor(p, req)
+			if err != nil {
+				return nil, err
+			}
+			add(s)
+		}
+	} else if req.Config != nil {
+		for i := range req.Config.Suites {
+			cs := &req.Config.Suites[i]
+			matched := 0
+			for _, g := range cs.Paths {
+				ms, err := glob(g, req.Config.Dir)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: suite %q: paths: %w", req.Config.Path, cs.Line, cs.Name, err)
+				}
+				for _, m := range ms {
+					if !isCandidate(m) {
+						continue
+					}
+					matched++
+					s, err := fromConfig(m, cs, req)
+					if err != nil {
+						return nil, err
+					}
+					add(s)
+				}
+			}
+			if matched == 0 {
+				return nil, fmt.Errorf("%s:%d: suite %q: paths %q match no executable (build the tests first, or fix the globs; they are relative to %s)",
+					req.Config.Path, cs.Line, cs.Name, cs.Paths, req.Config.Dir)
+			}
+		}
+	}
+	if len(res.Suites) == 0 && len(paths) == 0 {
+		return nil, fmt.Errorf("nothing to run: name test executables (volley test build/tests/*) or describe suites in a volley.toml")
+	}
+	uniqueNames(res.Suites)
+	return res, nil
+}
+
+// expand classifies one positional argument.
+func expand(a, cwd string) (paths []string, isPath bool, err error) {
+	if strings.ContainsAny(a, "*?[") {
+		ms, err := glob(a, cwd)
+		if err != nil {
+			return nil, true, fmt.Errorf("bad glob %q: %w", a, err)
+		}
+		var out []string
+		for _, m := range ms {
+			if isCandidate(m) {
+				out = append(out, m)
+			}
+		}
+		if len(out) == 0 {
+			return nil, true, fmt.Errorf("%q matches no test executable", a)
+		}
+		return out, true, nil
+	}
+	p := a
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(cwd, p)
+	}
+	st, err := os.Stat(p)
+	switch {
+	case err == nil && st.IsDir():
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return nil, true, err
+		}
+		for _, e := range ents {
+			if m := filepath.Join(p, e.Name()); isCandidate(m) {
+				paths = append(paths, m)
+			}
+		}
+		if len(paths) == 0 {
+			return nil, true, fmt.Errorf("directory %s holds no test executable", a)
+		}
+		return paths, true, nil
+	case err == nil:
+		return []string{p}, true, nil
+	case strings.ContainsRune(a, '/') || strings.HasPrefix(a, "."):
+		return nil, true, fmt.Errorf("%s: no such file (was it built? check the path)", a)
+	}
+	return nil, false, nil
+}
+
+func glob(pattern, dir string) ([]string, error) {
+	if !filepath.IsAbs(pattern) {
+		pattern = filepath.Join(dir, pattern)
+	}
+	ms, err := filepath.Glob(pattern)
+	sort.Strings(ms)
+	return ms, err
+}
+
+// isCandidate reports whether a directory entry may be a test: an
+// executable regular file (following symlinks), or a TAP script.
+func isCandidate(p string) bool {
+	st, err := os.Stat(p)
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	return st.Mode()&0o111 != 0 || strings.HasSuffix(p, ".t")
+}
+
+func suiteFor(p string, req Request) (*protocol.Suite, error) {
+	if req.Config != nil {
+		for i := range req.Config.Suites {
+			cs := &req.Config.Suites[i]
+			for _, g := range cs.Paths {
+				if ms, _ := glob(g, req.Config.Dir); contains(ms, p) {
+					return fromConfig(p, cs, req)
+				}
+			}
+		}
+	}
+	return finish(&protocol.Suite{Name: protocol.SuiteName(p), Path: p}, req.Protocol)
+}
+
+func fromConfig(p string, cs *config.Suite, req Request) (*protocol.Suite, error) {
+	s := &protocol.Suite{
+		Name:        protocol.SuiteName(p),
+		Path:        p,
+		Protocol:    cs.Protocol,
+		Args:        cs.Args,
+		Interpreter: cs.Interpreter,
+		Timeout:     time.Duration(cs.Timeout.Duration),
+	}
+	if cs.Cwd != "" {
+		s.Cwd = cs.Cwd
+		if !filepath.IsAbs(s.Cwd) {
+			s.Cwd = filepath.Join(req.Config.Dir, s.Cwd)
+		}
+	}
+	keys := make([]string, 0, len(cs.Env))
+	for k := range cs.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s.Env = append(s.Env, k+"="+cs.Env[k])
+	}
+	return finish(s, req.Protocol)
+}
+
+func finish(s *protocol.Suite, override string) (*protocol.Suite, error) {
+	if abs, err := filepath.Abs(s.Path); err == nil {
+		s.Path = abs
+	}
+	switch {
+	case override != "":
+		s.Protocol = override
+	case s.Protocol == "":
+		p, err := protocol.Detect(s.Path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Path, err)
+		}
+		s.Protocol = p
+	}
+	if _, err := protocol.Lookup(s.Protocol); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Path, err)
+	}
+	return s, nil
+}
+
+// uniqueNames makes suite names unique by adding parent directories.
+func uniqueNames(ss []*protocol.Suite) {
+	count := map[string]int{}
+	for _, s := range ss {
+		count[s.Name]++
+	}
+	for _, s := range ss {
+		if count[s.Name] > 1 {
+			s.Name = filepath.Join(filepath.Base(filepath.Dir(s.Path)), s.Name)
+		}
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

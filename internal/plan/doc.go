@@ -1,0 +1,3 @@
+// Package plan decides which units run and in what order: name filters
+// today; ordering, partitioning and batching build on it.
+package plan

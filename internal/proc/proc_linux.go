@@ -1,0 +1,190 @@
+package proc
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// CookieVar is the environment variable that marks every process of a
+// volley run, inherited by all descendants that keep their environment.
+const CookieVar = "VOLLEY_RUN"
+
+var (
+	mu       sync.Mutex       // held while starting a process and while reaping orphans
+	started  = map[int]bool{} // pids started through Start and not yet waited for
+	reaperOn bool
+)
+
+// Start starts cmd in its own process group, killed if volley dies. It must
+// be used for every process volley starts (see the package doc).
+func Start(cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	mu.Lock()
+	defer mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	started[cmd.Process.Pid] = true
+	return nil
+}
+
+// Wait waits for a process started with Start.
+func Wait(cmd *exec.Cmd) error {
+	err := cmd.Wait()
+	mu.Lock()
+	delete(started, cmd.Process.Pid)
+	mu.Unlock()
+	return err
+}
+
+// KillGroup sends sig to the process group led by pid. Errors (the group is
+// already gone) are ignored.
+func KillGroup(pid int, sig syscall.Signal) {
+	if pid > 0 {
+		_ = syscall.Kill(-pid, sig)
+	}
+}
+
+// EnableSubreaper makes volley the reaper of its orphaned descendants, so a
+// grandchild that daemonizes is re-parented to volley rather than to init,
+// and starts reaping such orphans as they exit. Call it once, from main.
+func EnableSubreaper() error {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	mu.Lock()
+	reaperOn = true
+	mu.Unlock()
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, syscall.SIGCHLD)
+	go func() {
+		for range ch {
+			reapOrphans()
+		}
+	}()
+	return nil
+}
+
+// reapOrphans reaps every adopted child that has exited. Children started
+// through Start are left to their own Wait.
+func reapOrphans() {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, pid := range Children() {
+		if started[pid] {
+			continue
+		}
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+	}
+}
+
+// Children lists volley's own child processes, including adopted orphans.
+func Children() []int {
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	var pids []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+// Orphans lists adopted descendants still alive that carry the given cookie
+// value in their environment: processes a test left behind.
+func Orphans(cookie string) []int {
+	mu.Lock()
+	on := reaperOn
+	var pids []int
+	for _, pid := range Children() {
+		if !started[pid] {
+			pids = append(pids, pid)
+		}
+	}
+	mu.Unlock()
+	if !on {
+		return nil
+	}
+	var out []int
+	for _, pid := range pids {
+		if HasCookie(pid, cookie) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// HasCookie reports whether process pid has CookieVar=cookie, or a value
+// that starts with cookie followed by '.', in its environment.
+func HasCookie(pid int, cookie string) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	want := []byte(CookieVar + "=" + cookie)
+	for _, kv := range bytes.Split(env, []byte{0}) {
+		if bytes.Equal(kv, want) || (bytes.HasPrefix(kv, want) && len(kv) > len(want) && kv[len(want)] == '.') {
+			return true
+		}
+	}
+	return false
+}
+
+// Sweep kills every process on the machine that carries the cookie, except
+// volley itself, and returns their pids. It is the last line of defence:
+// run at the end of a run, and by the watchdog when volley was killed.
+func Sweep(cookie string) []int {
+	self := os.Getpid()
+	var killed []int
+	for round := 0; round < 5; round++ {
+		ents, err := os.ReadDir("/proc")
+		if err != nil {
+			return killed
+		}
+		found := 0
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == self {
+				continue
+			}
+			if HasCookie(pid, cookie) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				killed = append(killed, pid)
+				found++
+			}
+		}
+		if found == 0 {
+			break
+		}
+	}
+	return killed
+}
+
+// Cmdline returns a process's command line for messages, or "".
+func Cmdline(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}

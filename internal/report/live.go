@@ -1,0 +1,144 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/volley-test/volley/internal/event"
+)
+
+// Live area limits.
+const (
+	redrawEvery = 100 * time.Millisecond // least time between redraws not forced by a Tick
+	maxRunning  = 20                     // running entries shown before "... and N more"
+)
+
+// running is one entry of the live area: a test, or a process that is not
+// known to be running a test.
+type running struct {
+	label string
+	suite string
+	start time.Time
+	proc  int    // the process running it; 0 when unknown
+	test  string // for a process: the key of the test it runs, if any
+}
+
+// live tracks what is running, from the events alone. Tests are keyed by
+// suite and test, processes by Proc.ID. A TestStart names no process, so it
+// is given to the lowest-numbered idle process of its suite, which then
+// stops showing on its own line; when a process ends, its tests go with it.
+type live struct {
+	procs    map[int]*running
+	tests    map[string]*running
+	drawn    int // lines of the live area now on screen
+	lastDraw time.Time
+}
+
+func newLive() live {
+	return live{procs: map[int]*running{}, tests: map[string]*running{}}
+}
+
+func testKey(suite, test string) string { return suite + "\x00" + test }
+
+func (l *live) procStart(e *event.Event) {
+	p := e.Proc
+	if p == nil {
+		return
+	}
+	start := p.Start
+	if start.IsZero() {
+		start = e.Time
+	}
+	l.procs[p.ID] = &running{label: procLabel(p), suite: p.Suite, start: start, proc: p.ID}
+}
+
+func (l *live) testStart(e *event.Event) {
+	key := testKey(e.Suite, e.Test)
+	l.drop(key)
+	r := &running{label: event.ID(e.Suite, e.Test), suite: e.Suite, start: e.Time}
+	var idle *running
+	for _, p := range l.procs {
+		if p.suite == e.Suite && p.test == "" && (idle == nil || p.proc < idle.proc) {
+			idle = p
+		}
+	}
+	if idle != nil {
+		idle.test = key
+		r.proc = idle.proc
+	}
+	l.tests[key] = r
+}
+
+func (l *live) testEnd(r *event.Result) { l.drop(testKey(r.Suite, r.Test)) }
+
+// drop forgets a test and frees its process.
+func (l *live) drop(key string) {
+	t, ok := l.tests[key]
+	if !ok {
+		return
+	}
+	delete(l.tests, key)
+	if p := l.procs[t.proc]; p != nil && p.test == key {
+		p.test = ""
+	}
+}
+
+func (l *live) procEnd(e *event.Event) {
+	if e.Proc == nil {
+		return
+	}
+	id, suite := e.Proc.ID, e.Proc.Suite
+	delete(l.procs, id)
+	for _, p := range l.procs {
+		if p.suite == suite {
+			suite = "" // another process of the suite may still run its unattached tests
+			break
+		}
+	}
+	for k, t := range l.tests {
+		if t.proc == id || (t.proc == 0 && t.suite == suite && suite != "") {
+			delete(l.tests, k)
+		}
+	}
+}
+
+// lines renders the live area: a progress line, then what is running,
+// longest-running first.
+func (l *live) lines(s event.Stats, now time.Time) []string {
+	var head string
+	if s.Expected > 0 {
+		head = fmt.Sprintf("[%d/%d]", s.Done, s.Expected)
+	} else {
+		head = fmt.Sprintf("[%d done, %d/%d suites]", s.Done, s.SuitesDone, s.Suites)
+	}
+	var elapsed time.Duration
+	if !s.Start.IsZero() {
+		elapsed = now.Sub(s.Start)
+	}
+	out := []string{fmt.Sprintf("%s %d running  %s", head, s.Running, secs1(elapsed))}
+
+	rs := make([]*running, 0, len(l.procs)+len(l.tests))
+	for _, p := range l.procs {
+		if p.test == "" {
+			rs = append(rs, p)
+		}
+	}
+	for _, t := range l.tests {
+		rs = append(rs, t)
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if !rs[i].start.Equal(rs[j].start) {
+			return rs[i].start.Before(rs[j].start)
+		}
+		return rs[i].label < rs[j].label
+	})
+	for i, r := range rs {
+		if i == maxRunning {
+			out = append(out, fmt.Sprintf("  ... and %d more", len(rs)-maxRunning))
+			break
+		}
+		out = append(out, fmt.Sprintf("  %6s  %s", secs1(now.Sub(r.start)), r.label))
+	}
+	return out
+}

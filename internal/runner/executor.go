@@ -1,0 +1,230 @@
+package runner
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/volley-test/volley/internal/proc"
+	"github.com/volley-test/volley/internal/protocol"
+	"golang.org/x/sys/unix"
+)
+
+// drainDelay is how long the executor keeps reading a process's pipes after
+// it exited and its group was killed: long enough for buffered output, short
+// enough that a daemonized grandchild holding the pipe cannot stall the run.
+const drainDelay = 300 * time.Millisecond
+
+// maxLine bounds the part of an output line given to a protocol parser.
+const maxLine = 64 << 10
+
+// running is one live process. Fields marked (d) belong to the dispatcher.
+type running struct {
+	id      int
+	unit    *protocol.Unit
+	slot    int
+	start   time.Time
+	timeout time.Duration
+	capture *Capture
+	env     []string
+	pid     atomic.Int64
+	killed  atomic.Bool // timed out: volley is killing it
+	stopped atomic.Bool // interrupted: volley is killing it
+
+	deadline time.Time // (d) when the current test times out
+	killAt   time.Time // (d) when SIGKILL follows the SIGTERM
+	current  string    // (d) the test running now
+	curStart time.Time // (d)
+	segStart int64     // (d) capture offset where the current test's output starts
+	cleanup  func()    // (d) run when the process is done
+}
+
+// msg is what an executor tells the dispatcher.
+type msg struct {
+	r        *running
+	started  bool
+	outcomes []protocol.Outcome
+	offset   int64  // capture offset at the end of the line that completed outcomes
+	next     string // the test the process runs now (after outcomes)
+	warns    []string
+	exited   *exitInfo
+}
+
+type exitInfo struct {
+	x        protocol.Exit
+	followUp []*protocol.Unit
+	cpu      time.Duration
+	maxRSS   int64
+	end      time.Time
+}
+
+// execute runs r's process to completion, reporting to out.
+func execute(r *running, out chan<- msg, passthrough bool) {
+	u := r.unit
+	argv := u.Argv()
+	send := func(m msg) { m.r = r; out <- m }
+	fail := func(err error) {
+		outs, follow := u.Session.Exit(protocol.Exit{Code: -1, Err: err})
+		send(msg{outcomes: outs, offset: r.capture.Len(), exited: &exitInfo{x: protocol.Exit{Code: -1, Err: err}, followUp: follow, end: time.Now()}})
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		fail(fmt.Errorf("run %s: %w", u.Label, err))
+		return
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		fail(fmt.Errorf("run %s: %w", u.Label, err))
+		return
+	}
+	cmd := &exec.Cmd{Path: argv[0], Args: argv, Env: r.env, Dir: u.Suite.Cwd, Stdout: outW, Stderr: errW}
+	err = proc.Start(cmd)
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		fail(startError(argv[0], err))
+		return
+	}
+	pid := cmd.Process.Pid
+	r.pid.Store(int64(pid))
+	send(msg{started: true, next: u.Session.Running()})
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	var errSink io.Writer = r.capture
+	var outSink io.Writer = r.capture
+	if passthrough {
+		errSink = io.MultiWriter(r.capture, os.Stderr)
+		outSink = io.MultiWriter(r.capture, os.Stdout)
+	}
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(errSink, errR)
+	}()
+	go func() {
+		defer wg.Done()
+		readLines(outR, outSink, func(line []byte) {
+			outs := u.Session.Line(line)
+			warns := u.Session.Warnings()
+			if len(outs) > 0 || len(warns) > 0 {
+				send(msg{outcomes: outs, offset: r.capture.Len(), next: u.Session.Running(), warns: warns})
+			}
+		})
+	}()
+
+	// Wait for the exit without reaping, so the process group id cannot be
+	// reused while we kill what the test left in its group.
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	proc.KillGroup(pid, syscall.SIGKILL)
+	waitErr := proc.Wait(cmd)
+
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainDelay):
+		// A descendant outside the group still holds the pipes.
+		outR.SetReadDeadline(time.Now())
+		errR.SetReadDeadline(time.Now())
+		<-drained
+	}
+	outR.Close()
+	errR.Close()
+
+	x := protocol.Exit{Code: -1, Timeout: r.timeout, TimedOut: r.killed.Load()}
+	ei := &exitInfo{end: time.Now()}
+	if st := cmd.ProcessState; st != nil {
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok {
+			if ws.Signaled() {
+				x.Signal = proc.SignalName(ws.Signal())
+			} else {
+				x.Code = ws.ExitStatus()
+			}
+		}
+		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+			ei.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			ei.maxRSS = ru.Maxrss * 1024
+		}
+	} else if waitErr != nil {
+		x.Err = waitErr
+	}
+	ei.x = x
+	outs, follow := u.Session.Exit(x)
+	ei.followUp = follow
+	send(msg{outcomes: outs, offset: r.capture.Len(), warns: u.Session.Warnings(), exited: ei})
+}
+
+// readLines copies r to sink and calls line for every complete line (and a
+// final unterminated one), each bounded to maxLine bytes.
+func readLines(r io.Reader, sink io.Writer, line func([]byte)) {
+	buf := make([]byte, 32<<10)
+	var cur []byte
+	overlong := false
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			chunk := buf[:n]
+			_, _ = sink.Write(chunk)
+			for len(chunk) > 0 {
+				i := bytes.IndexByte(chunk, '\n')
+				part := chunk
+				if i >= 0 {
+					part = chunk[:i]
+				}
+				if !overlong {
+					room := maxLine - len(cur)
+					if len(part) > room {
+						part, overlong = part[:room], true
+					}
+					cur = append(cur, part...)
+				}
+				if i < 0 {
+					break
+				}
+				line(cur)
+				cur, overlong = cur[:0], false
+				chunk = chunk[i+1:]
+			}
+		}
+		if err != nil {
+			if len(cur) > 0 {
+				line(cur)
+			}
+			return
+		}
+	}
+}
+
+// startError explains why a process could not be started and what to do.
+func startError(path string, err error) error {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("cannot run %s: no such file (was it built? check the path or glob)", path)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("cannot run %s: permission denied (is it executable? chmod +x it)", path)
+	case errors.Is(err, syscall.ENOEXEC):
+		return fmt.Errorf("cannot run %s: not an executable this machine can run (exec format error; a script needs a #! line or an interpreter in volley.toml)", path)
+	}
+	return fmt.Errorf("cannot run %s: %w", path, err)
+}
+
+// cookie is the value of proc.CookieVar for process id of run.
+func cookie(run string, id int) string { return run + "." + strconv.Itoa(id) }
