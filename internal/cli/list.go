@@ -8,9 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-
-	"github.com/volley-test/volley/internal/discover"
-	"github.com/volley-test/volley/internal/plan"
 )
 
 func newListCmd() *cobra.Command {
@@ -52,21 +49,13 @@ func listSuites(o *runOptions, fs changedFunc, args []string, asJSON bool, w io.
 	if err := applyConfig(o, cfg, fs); err != nil {
 		return err
 	}
-	found, err := discover.Discover(discover.Request{Args: args, Config: cfg, Protocol: o.protocol, Cwd: cwd})
+	pl, err := makePlan(o, cfg, cwd, args, io.Discard)
 	if err != nil {
-		return usage(err)
-	}
-	filter, err := plan.NewFilter(o.filter, found.Patterns)
-	if err != nil {
-		return usage(err)
-	}
-	units, _, err := plan.Units(found.Suites, filter)
-	if err != nil {
-		return usage(err)
+		return err
 	}
 	var out []listedSuite
 	seen := map[string]int{}
-	for _, u := range units {
+	for _, u := range pl.Units {
 		i, ok := seen[u.Suite.Path]
 		if !ok {
 			i = len(out)

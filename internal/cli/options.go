@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/volley-test/volley/internal/config"
+	"github.com/volley-test/volley/internal/plan"
 )
 
 // runOptions are the options of `volley test` (and the demo).
@@ -27,10 +30,12 @@ type runOptions struct {
 	profile    string
 	noCache    bool
 	format     string
+	runIgnored bool
+	order      string
 }
 
 func defaultRunOptions() runOptions {
-	return runOptions{jobs: runtime.NumCPU(), timeout: 20 * time.Second, grace: 2 * time.Second}
+	return runOptions{jobs: runtime.NumCPU(), timeout: 20 * time.Second, grace: 2 * time.Second, order: "smart"}
 }
 
 // addRunFlags registers the run flags on fs, bound to o.
@@ -48,6 +53,8 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.configPath, "config", "", "read `FILE` instead of the nearest volley.toml")
 	fs.StringVar(&o.profile, "profile", "", "apply [profile.`NAME`] of volley.toml")
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every test even if an unchanged passing result is cached")
+	fs.BoolVar(&o.runIgnored, "run-ignored", false, "also run tests the harness marks ignored or disabled")
+	fs.StringVar(&o.order, "order", "smart", "run order: smart (failed first, then longest), name, or random[:SEED]")
 	_ = fs.MarkHidden("test-threads")
 }
 
@@ -127,6 +134,9 @@ func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
 	if opts.Protocol != nil && !set("protocol") {
 		o.protocol = *opts.Protocol
 	}
+	if opts.Order != nil && !set("order") {
+		o.order = *opts.Order
+	}
 	return nil
 }
 
@@ -141,6 +151,9 @@ func (o *runOptions) validate() error {
 	case o.maxFail < 0:
 		return usage(fmt.Errorf("--max-fail %d: must not be negative", o.maxFail))
 	}
+	if _, _, err := parseOrder(o.order); err != nil {
+		return usage(err)
+	}
 	if o.failFast && o.maxFail == 0 {
 		o.maxFail = 1
 	}
@@ -149,3 +162,26 @@ func (o *runOptions) validate() error {
 
 // changedFunc tells which flags the user set explicitly.
 type changedFunc interface{ Changed(flag string) bool }
+
+// parseOrder reads --order: smart, name, random or random:SEED. A random
+// order without a seed gets one from the clock.
+func parseOrder(s string) (plan.Order, int64, error) {
+	name, seedText, hasSeed := strings.Cut(s, ":")
+	switch plan.Order(name) {
+	case plan.OrderSmart, plan.OrderName:
+		if hasSeed {
+			return "", 0, fmt.Errorf("--order %s: only random takes a seed", s)
+		}
+		return plan.Order(name), 0, nil
+	case plan.OrderRandom:
+		if !hasSeed {
+			return plan.OrderRandom, time.Now().UnixNano() % 1000000, nil
+		}
+		seed, err := strconv.ParseInt(seedText, 10, 64)
+		if err != nil {
+			return "", 0, fmt.Errorf("--order %s: the seed must be an integer", s)
+		}
+		return plan.OrderRandom, seed, nil
+	}
+	return "", 0, fmt.Errorf("--order %s: want smart, name or random[:SEED]", s)
+}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -52,17 +53,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if err := o.validate(); err != nil {
 		return err
 	}
-	found, err := discover.Discover(discover.Request{Args: args, Config: cfg, Protocol: o.protocol, Cwd: cwd})
+	pl, err := makePlan(o, cfg, cwd, args, stderr)
 	if err != nil {
-		return usage(err)
-	}
-	filter, err := plan.NewFilter(o.filter, found.Patterns)
-	if err != nil {
-		return usage(err)
-	}
-	units, keep, err := plan.Units(found.Suites, filter)
-	if err != nil {
-		return usage(err)
+		return err
 	}
 
 	live := isTerminal(stdout) && !o.noCapture
@@ -87,12 +80,13 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 
 	ro := runner.Options{
 		Jobs: o.jobs, Timeout: o.timeout, Grace: o.grace, MaxFail: o.maxFail,
-		Passthrough: o.noCapture, Cookie: cookie, Keep: keep, Interrupt: sigs,
+		Passthrough: o.noCapture, Cookie: cookie, Keep: pl.Keep, Interrupt: sigs,
+		Preset: pl.Preset,
 	}
 	if live {
 		ro.Tick = 200 * time.Millisecond
 	}
-	stats := runner.New(units, ro, rep.Event).Run()
+	stats := runner.New(pl.Units, ro, rep.Event).Run()
 	for _, pid := range proc.Sweep(cookie) {
 		fmt.Fprintf(stderr, "volley: killed leftover process %d\n", pid)
 	}
@@ -131,4 +125,35 @@ func termWidth(w io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// makePlan discovers the suites and plans the run.
+func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, stderr io.Writer) (*plan.Plan, error) {
+	found, err := discover.Discover(discover.Request{
+		Args: args, Config: cfg, Protocol: o.protocol, Cwd: cwd, RunIgnored: o.runIgnored,
+	})
+	if err != nil {
+		return nil, usage(err)
+	}
+	filter, err := plan.NewFilter(o.filter, found.Patterns)
+	if err != nil {
+		return nil, usage(err)
+	}
+	order, seed, err := parseOrder(o.order)
+	if err != nil {
+		return nil, usage(err)
+	}
+	if order == plan.OrderRandom {
+		fmt.Fprintf(stderr, "volley: random order, seed %d (rerun with --order random:%d)\n", seed, seed)
+	}
+	pl, err := plan.Make(context.Background(), found.Suites, plan.Options{
+		Filter: filter, Jobs: o.jobs, Order: order, Seed: seed,
+	})
+	if err != nil {
+		return nil, usage(err)
+	}
+	if len(pl.Units) == 0 && len(pl.Preset) == 0 {
+		return nil, usage(fmt.Errorf("no test matches the filter (see volley list)"))
+	}
+	return pl, nil
 }

@@ -23,11 +23,12 @@ type File struct {
 
 // Suite is one [[suite]] table: a set of test executables run the same way.
 // Paths, Cwd and Inputs are kept as written; resolve them with File.Abs.
+// In the file, paths and inputs may be a single string instead of a list.
 type Suite struct {
 	Name        string            // unique; "default" when the file has one unnamed suite
 	Protocol    string            // "", "exec", "tml", "tap", "gotest", "gtest", "libtest"; "" = detect
 	Paths       []string          // globs, relative to Dir (absolute allowed); at least one
-	Cwd         string            // working directory, relative to Dir; "" = the executable's directory is up to the runner
+	Cwd         string            // working directory, relative to Dir; "" = not set
 	Env         map[string]string // added to the environment
 	Timeout     Duration          // per process; zero = not set
 	Args        []string          // extra arguments

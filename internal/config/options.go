@@ -6,7 +6,7 @@ package config
 // absolute, resolved against the file's directory.
 type Options struct {
 	Jobs         *int      // jobs: parallel processes, > 0
-	Timeout      *Duration // timeout: per process; 0 = none
+	Timeout      *Duration // timeout: per process
 	Grace        *Duration // grace: between SIGTERM and SIGKILL
 	FailFast     *bool     // fail_fast
 	MaxFail      *int      // max_fail: stop after this many failures, >= 0 (0 = no limit)

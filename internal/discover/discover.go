@@ -18,6 +18,8 @@ type Request struct {
 	Config   *config.File // nil when there is no volley.toml
 	Protocol string       // --protocol; "" = per suite (config, then detection)
 	Cwd      string
+	// RunIgnored runs tests the harness marks ignored or disabled.
+	RunIgnored bool
 }
 
 // Result is the discovered suites plus the name patterns found among the
@@ -169,7 +171,7 @@ func suiteFor(p string, req Request) (*protocol.Suite, error) {
 			}
 		}
 	}
-	return finish(&protocol.Suite{Name: protocol.SuiteName(p), Path: p}, req.Protocol)
+	return finish(&protocol.Suite{Name: protocol.SuiteName(p), Path: p}, req)
 }
 
 func fromConfig(p string, cs *config.Suite, req Request) (*protocol.Suite, error) {
@@ -180,6 +182,17 @@ func fromConfig(p string, cs *config.Suite, req Request) (*protocol.Suite, error
 		Args:        cs.Args,
 		Interpreter: cs.Interpreter,
 		Timeout:     time.Duration(cs.Timeout.Duration),
+		Granularity: cs.Granularity,
+	}
+	for _, g := range cs.Inputs {
+		ms, err := glob(g, req.Config.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: suite %q: inputs: %w", req.Config.Path, cs.Line, cs.Name, err)
+		}
+		if len(ms) == 0 {
+			return nil, fmt.Errorf("%s:%d: suite %q: inputs %q match no file", req.Config.Path, cs.Line, cs.Name, g)
+		}
+		s.Inputs = append(s.Inputs, ms...)
 	}
 	if cs.Cwd != "" {
 		s.Cwd = cs.Cwd
@@ -195,10 +208,12 @@ func fromConfig(p string, cs *config.Suite, req Request) (*protocol.Suite, error
 	for _, k := range keys {
 		s.Env = append(s.Env, k+"="+cs.Env[k])
 	}
-	return finish(s, req.Protocol)
+	return finish(s, req)
 }
 
-func finish(s *protocol.Suite, override string) (*protocol.Suite, error) {
+func finish(s *protocol.Suite, req Request) (*protocol.Suite, error) {
+	override := req.Protocol
+	s.RunIgnored = req.RunIgnored
 	if abs, err := filepath.Abs(s.Path); err == nil {
 		s.Path = abs
 	}

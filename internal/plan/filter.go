@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/volley-test/volley/internal/event"
-	"github.com/volley-test/volley/internal/protocol"
 )
 
 // Filter selects tests by name. A test's name is its display id,
@@ -60,32 +59,6 @@ func (f *Filter) matchID(id string) bool {
 // maxProbe bounds the test indices tried when deciding whether a filter
 // could select any test of a suite whose tests cannot be listed.
 const maxProbe = 256
-
-// Units plans the units of suites that the filter can select. keep is
-// non-nil when results must be filtered after the fact: a suite whose tests
-// cannot be listed runs whole, though only some of its tests were asked for.
-func Units(suites []*protocol.Suite, f *Filter) (units []*protocol.Unit, keep func(suite, test string) bool, err error) {
-	partial := map[string]bool{}
-	for _, s := range suites {
-		p, err := protocol.Lookup(s.Protocol)
-		if err != nil {
-			return nil, nil, err
-		}
-		switch {
-		case f.All() || f.matchID(s.Name):
-			// every test of the suite
-		case s.Protocol == "tml" && f.anyIndex(s.Name):
-			partial[s.Name] = true
-		default:
-			continue
-		}
-		units = append(units, p.Units(s)...)
-	}
-	if len(partial) > 0 {
-		keep = func(suite, test string) bool { return !partial[suite] || f.Match(suite, test) }
-	}
-	return units, keep, nil
-}
 
 func (f *Filter) anyIndex(suite string) bool {
 	for i := 0; i < maxProbe; i++ {
