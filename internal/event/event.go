@@ -52,10 +52,11 @@ const (
 	ProcEnd                   // a process ended; Proc is set, with rusage
 	Warn                      // something worth telling the user; Message is set
 	Tick                      // a periodic redraw opportunity for live views
+	Info                      // an answer to the user (inspection); Message is set
 	RunEnd                    // the run is over; Stats are final
 )
 
-var kindNames = [...]string{"", "run-start", "proc-start", "test-start", "test-end", "proc-end", "warn", "tick", "run-end"}
+var kindNames = [...]string{"", "run-start", "proc-start", "test-start", "test-end", "proc-end", "warn", "tick", "info", "run-end"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k != 0 {
@@ -97,6 +98,20 @@ type Result struct {
 	MaxRSS    int64 // peak resident set size of the process, bytes
 	Attempt   int   // 1 for the first attempt
 	Cached    bool  // served from the result cache, not run
+	// Retrying marks a failed attempt that will be retried: not final, not
+	// counted in Stats; the test's final result follows.
+	Retrying bool
+	// Flaky marks a final PASS after failed attempts.
+	Flaky bool
+	// Quarantined marks a test on the quarantine list: it ran, but its
+	// failure does not fail the run.
+	Quarantined bool
+	// Diagnostics is what volley collected before killing a hung test:
+	// stack dumps, the process tree.
+	Diagnostics string
+	// Leaked lists processes the test left running ("pid cmdline"), which
+	// volley killed.
+	Leaked []string
 }
 
 // ID is the display identity of the result's test.
@@ -141,6 +156,9 @@ type Stats struct {
 	Failed      int // every failing status: FAIL, CRASH, TIMEOUT, ERROR
 	Skipped     int
 	Cached      int // of Passed, served from the cache
+	Flaky       int // of Passed, passed only on a retry
+	Quarantined int // failures of quarantined tests: reported, not counted in Failed
+	Leaks       int // processes that left descendants running
 	Running     int // processes running now
 	NotRun      int // planned units never started (fail-fast, interrupt)
 	CPU         time.Duration
@@ -148,8 +166,12 @@ type Stats struct {
 	Interrupted bool
 }
 
-// Count adds a result to the totals.
+// Count adds a final result to the totals (attempts that will be retried
+// are not counted).
 func (s *Stats) Count(r *Result) {
+	if r.Retrying {
+		return
+	}
 	s.Done++
 	switch {
 	case r.Status == Pass:
@@ -157,6 +179,11 @@ func (s *Stats) Count(r *Result) {
 		if r.Cached {
 			s.Cached++
 		}
+		if r.Flaky {
+			s.Flaky++
+		}
+	case r.Quarantined && r.Status.Failed():
+		s.Quarantined++
 	case r.Status == Skip:
 		s.Skipped++
 	default:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/volley-test/volley/internal/event"
@@ -23,6 +24,9 @@ type Suite struct {
 	Granularity string   // "suite", "test" or "auto" (default: auto where tests are listable)
 	RunIgnored  bool     // run tests the harness marks ignored/disabled
 	Inputs      []string // absolute paths of declared inputs (cache key)
+	Threads     int      // slots one process of this suite occupies (default 1)
+	Group       string   // concurrency group ([groups.NAME] max = N)
+	Retries     int      // extra attempts for a failing test; -1 = the run's default
 }
 
 // Unit is one process to run.
@@ -142,4 +146,29 @@ func describeExit(x Exit) string {
 	default:
 		return fmt.Sprintf("exit code %d", x.Code)
 	}
+}
+
+// RetryUnit returns the unit that runs one test of s again, alone where the
+// harness allows it: a listed test as a batch of one, a tml test by its
+// index, anything else by running the whole suite again.
+func RetryUnit(s *Suite, test string) *Unit {
+	p, err := Lookup(s.Protocol)
+	if err != nil {
+		return nil
+	}
+	if l, ok := p.(Lister); ok && test != "" {
+		return l.Batch(s, []string{test})
+	}
+	if s.Protocol == "tml" && test != "" {
+		if i, err := strconv.Atoi(test); err == nil {
+			u := TMLIndexUnit(s, i)
+			u.Session.(*tmlSession).single = true
+			return u
+		}
+	}
+	us := p.Units(s)
+	if len(us) != 1 {
+		return nil
+	}
+	return us[0]
 }

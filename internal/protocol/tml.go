@@ -105,6 +105,7 @@ type tmlSession struct {
 	last     int // the highest index reported so far, -1 for none
 	reported map[int]bool
 	failed   bool // a FAIL was reported
+	single   bool // run this index only, no follow-up (a retry)
 	warns    []string
 }
 
@@ -209,6 +210,9 @@ func (t *tmlSession) exitIndex(x Exit) ([]Outcome, []*Unit) {
 	s := t.suite
 	name := strconv.Itoa(t.index)
 	next := []*Unit{TMLIndexUnit(s, t.index+1)}
+	if t.single {
+		next = nil
+	}
 	if t.reported[t.index] {
 		if x.Signal != "" || x.TimedOut || (x.Code != 0 && x.Code != 1) {
 			t.warns = append(t.warns, fmt.Sprintf("%s: test %d reported its result, then the process ended: %s", s.Name, t.index, describeExit(x)))

@@ -95,6 +95,15 @@ func timesLine(s event.Stats) string {
 	if s.Cached > 0 {
 		parts = append(parts, fmt.Sprintf("%d cached", s.Cached))
 	}
+	if s.Flaky > 0 {
+		parts = append(parts, fmt.Sprintf("%d flaky", s.Flaky))
+	}
+	if s.Quarantined > 0 {
+		parts = append(parts, fmt.Sprintf("%d quarantined failures", s.Quarantined))
+	}
+	if s.Leaks > 0 {
+		parts = append(parts, fmt.Sprintf("%d leaked processes", s.Leaks))
+	}
 	line := strings.Join(parts, ", ")
 	if s.Interrupted {
 		line += " (interrupted)"

@@ -81,6 +81,11 @@ func (t *terminal) Event(e *event.Event) {
 	case event.Warn:
 		t.println("volley: warning: " + e.Message)
 		t.redraw(e.Stats, false)
+	case event.Info:
+		for _, l := range strings.Split(strings.TrimRight(e.Message, "\n"), "\n") {
+			t.println("volley: " + l)
+		}
+		t.redraw(e.Stats, false)
 	case event.RunEnd:
 		t.erase()
 		t.ended = true
@@ -170,8 +175,22 @@ func (t *terminal) failure(r *event.Result, st string) {
 	if why := reason(r); why != "" {
 		head += "  " + why
 	}
+	switch {
+	case r.Retrying:
+		head += "  (will retry)"
+	case r.Quarantined:
+		head += "  (quarantined: does not fail the run)"
+	}
 	t.println(head)
 	const indent = "    "
+	for _, l := range r.Leaked {
+		t.println(indent + "leaked process (killed): " + l)
+	}
+	if r.Diagnostics != "" {
+		for _, l := range strings.Split(strings.TrimRight(r.Diagnostics, "\n"), "\n") {
+			t.println(indent + l)
+		}
+	}
 	if r.Truncated > 0 {
 		t.println(fmt.Sprintf("%s[%d bytes dropped by capture]", indent, r.Truncated))
 	}

@@ -15,7 +15,7 @@ import (
 
 // Options control a run.
 type Options struct {
-	Jobs        int           // parallel processes; <= 0 means the CPU count
+	Jobs        int           // parallel slots; <= 0 means the CPU count
 	Timeout     time.Duration // per test, unless the suite sets its own
 	Grace       time.Duration // between SIGTERM and SIGKILL
 	MaxFail     int           // stop launching after this many failures; 0 = never
@@ -34,11 +34,31 @@ type Options struct {
 	// Interrupt delivers the user's interrupts: the first stops the run
 	// gracefully, the second kills everything at once.
 	Interrupt <-chan os.Signal
+	// Inspect asks for a listing of every running test (SIGUSR1, `t`).
+	Inspect <-chan os.Signal
 	// TempDir receives capture spill files.
 	TempDir string
 	// Preset are results decided without running (ignored tests, cached
 	// results); they are reported first.
 	Preset []*event.Result
+
+	// Retries is the number of extra attempts for a failing test, unless
+	// its suite sets its own; RetryBackoff the delay before the first retry,
+	// doubled for each further one.
+	Retries      int
+	RetryBackoff time.Duration
+	FlakyFail    bool                          // a test that passed only on a retry counts as failed
+	Quarantined  func(suite, test string) bool // failures reported, not counted
+	LeakFail     bool                          // a test that leaves processes behind fails
+	SlowAfter    time.Duration                 // warn about a test running longer, then again each period
+	NoDiagnose   bool                          // kill hung tests without collecting stacks first
+
+	// Groups limits how many processes of a concurrency group run at once.
+	Groups map[string]int
+	// MemoryBudget, with ExpectedRSS, keeps the expected peak memory of the
+	// running processes under a budget (bytes; 0 = no budget).
+	MemoryBudget int64
+	ExpectedRSS  func(u *protocol.Unit) int64
 }
 
 // Dispatcher owns a run's state. Create it with New and call Run once.
@@ -46,8 +66,12 @@ type Dispatcher struct {
 	o           Options
 	emit        func(*event.Event)
 	queue       []*protocol.Unit
+	delayed     []delayedUnit
 	running     map[int]*running
 	slots       []bool
+	used        int // slots in use, counting threads
+	groupUse    map[string]int
+	memUse      int64
 	stats       event.Stats
 	nextID      int
 	stopping    bool // no more launches (fail-fast, interrupt)
@@ -55,6 +79,12 @@ type Dispatcher struct {
 	msgs        chan msg
 	baseEnv     []string
 	pending     map[*protocol.Suite]int // units queued or running, per suite
+	attempts    map[string]int          // attempts so far, per test id
+}
+
+type delayedUnit struct {
+	at time.Time
+	u  *protocol.Unit
 }
 
 // New prepares a run of units. emit receives every event, from the
@@ -72,17 +102,22 @@ func New(units []*protocol.Unit, o Options, emit func(*event.Event)) *Dispatcher
 	if o.MaxOutput <= 0 {
 		o.MaxOutput = 64 << 10
 	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 100 * time.Millisecond
+	}
 	if o.Cookie == "" {
 		o.Cookie = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
 	}
 	d := &Dispatcher{
-		o:       o,
-		emit:    emit,
-		queue:   append([]*protocol.Unit(nil), units...),
-		running: map[int]*running{},
-		slots:   make([]bool, o.Jobs),
-		msgs:    make(chan msg, 64),
-		pending: map[*protocol.Suite]int{},
+		o:        o,
+		emit:     emit,
+		queue:    append([]*protocol.Unit(nil), units...),
+		running:  map[int]*running{},
+		slots:    make([]bool, o.Jobs),
+		groupUse: map[string]int{},
+		msgs:     make(chan msg, 64),
+		pending:  map[*protocol.Suite]int{},
+		attempts: map[string]int{},
 	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, proc.CookieVar+"=") {
@@ -124,7 +159,7 @@ func (d *Dispatcher) Run() event.Stats {
 	defer timer.Stop()
 	for {
 		d.launch()
-		if len(d.running) == 0 && (d.stopping || len(d.queue) == 0) {
+		if len(d.running) == 0 && (d.stopping || len(d.queue) == 0 && len(d.delayed) == 0) {
 			break
 		}
 		d.resetTimer(timer)
@@ -137,12 +172,15 @@ func (d *Dispatcher) Run() event.Stats {
 			d.send(&event.Event{Kind: event.Tick})
 		case <-d.o.Interrupt:
 			d.interrupt()
+		case <-d.o.Inspect:
+			d.inspect()
 		}
 	}
-	for _, u := range d.queue {
-		if d.stopping {
+	if d.stopping {
+		for _, u := range d.queue {
 			d.stats.NotRun += max(1, len(u.Tests))
 		}
+		d.stats.NotRun += len(d.delayed)
 	}
 	d.stats.Wall = time.Since(d.stats.Start)
 	d.send(&event.Event{Kind: event.RunEnd})
@@ -157,11 +195,51 @@ func (d *Dispatcher) send(e *event.Event) {
 	d.emit(e)
 }
 
-// launch starts queued units while slots are free.
+// threads is the number of slots a unit occupies.
+func (d *Dispatcher) threads(u *protocol.Unit) int {
+	return min(max(u.Suite.Threads, 1), d.o.Jobs)
+}
+
+// fits reports whether u can start now without exceeding the slots, its
+// group's limit or the memory budget. With nothing running, anything fits.
+func (d *Dispatcher) fits(u *protocol.Unit) bool {
+	if d.used+d.threads(u) > d.o.Jobs {
+		return false
+	}
+	if g := u.Suite.Group; g != "" {
+		if lim, ok := d.o.Groups[g]; ok && lim > 0 && d.groupUse[g] >= lim {
+			return false
+		}
+	}
+	if d.o.MemoryBudget > 0 && d.o.ExpectedRSS != nil && len(d.running) > 0 {
+		if d.memUse+d.o.ExpectedRSS(u) > d.o.MemoryBudget {
+			return false
+		}
+	}
+	return true
+}
+
+// launch starts queued units while they fit, first come first served but
+// letting a unit that fits pass one that must wait.
 func (d *Dispatcher) launch() {
-	for !d.stopping && len(d.queue) > 0 && len(d.running) < d.o.Jobs {
-		u := d.queue[0]
-		d.queue = d.queue[1:]
+	constrained := len(d.o.Groups) > 0 || d.o.MemoryBudget > 0
+	for !d.stopping && len(d.queue) > 0 && d.used < d.o.Jobs {
+		i := -1
+		if !constrained && d.threads(d.queue[0]) == 1 {
+			i = 0
+		} else {
+			for j, u := range d.queue {
+				if d.fits(u) {
+					i = j
+					break
+				}
+			}
+		}
+		if i < 0 {
+			return
+		}
+		u := d.queue[i]
+		d.queue = append(d.queue[:i], d.queue[i+1:]...)
 		d.start(u)
 	}
 }
@@ -184,9 +262,16 @@ func (d *Dispatcher) start(u *protocol.Unit) {
 	r := &running{
 		id: d.nextID, unit: u, slot: slot, start: now, timeout: timeout,
 		capture: NewCapture(d.o.TempDir), deadline: now.Add(timeout), curStart: now,
+		threads: d.threads(u), cookie: cookie(d.o.Cookie, d.nextID),
+	}
+	if d.o.SlowAfter > 0 {
+		r.slowAt = now.Add(d.o.SlowAfter)
+	}
+	if d.o.ExpectedRSS != nil {
+		r.rss = d.o.ExpectedRSS(u)
 	}
 	env := append(append([]string(nil), d.baseEnv...), u.Suite.Env...)
-	env = append(env, proc.CookieVar+"="+cookie(d.o.Cookie, r.id))
+	env = append(env, proc.CookieVar+"="+r.cookie)
 	if d.o.Env != nil {
 		extra, done := d.o.Env(u, r.id)
 		env = append(env, extra...)
@@ -194,6 +279,11 @@ func (d *Dispatcher) start(u *protocol.Unit) {
 	}
 	r.env = env
 	d.running[r.id] = r
+	d.used += r.threads
+	d.memUse += r.rss
+	if g := u.Suite.Group; g != "" {
+		d.groupUse[g]++
+	}
 	d.stats.Running = len(d.running)
 	go execute(r, d.msgs, d.o.Passthrough)
 }
@@ -208,6 +298,10 @@ func (d *Dispatcher) procEvent(r *running) *event.Proc {
 func (d *Dispatcher) handle(m msg) {
 	r := m.r
 	now := time.Now()
+	if m.diag != nil {
+		d.diagnosed(r, m.diag, now)
+		return
+	}
 	if m.started {
 		if r.stopped.Load() {
 			proc.KillGroup(int(r.pid.Load()), syscall.SIGKILL)
@@ -218,6 +312,9 @@ func (d *Dispatcher) handle(m msg) {
 	}
 	for _, w := range m.warns {
 		d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: w})
+	}
+	if m.exited != nil && len(m.exited.leaked) > 0 {
+		d.leaked(r, m)
 	}
 	for _, o := range m.outcomes {
 		d.result(r, o, m.offset, now, m.exited)
@@ -232,143 +329,29 @@ func (d *Dispatcher) handle(m msg) {
 	d.finish(r, m.exited)
 }
 
+// leaked reports processes a unit left running (already killed by the
+// executor). With LeakFail, a test whose process runs only it fails.
+func (d *Dispatcher) leaked(r *running, m msg) {
+	d.stats.Leaks++
+	verdict := "killed them"
+	single := len(m.outcomes) == 1 && (len(r.unit.Tests) <= 1)
+	if d.o.LeakFail && single && m.outcomes[0].Status == event.Pass {
+		m.outcomes[0].Status = event.Fail
+		m.outcomes[0].Reason = "LEAK: left processes running after it exited"
+		verdict = "killed them; the test fails (leak = \"fail\")"
+	}
+	d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: fmt.Sprintf(
+		"LEAK %s: left %d process(es) running after it exited: %s; %s",
+		r.unit.Label, len(m.exited.leaked), strings.Join(m.exited.leaked, ", "), verdict)})
+	r.leaked = m.exited.leaked
+}
+
 func (d *Dispatcher) setCurrent(r *running, test string, now time.Time, offset int64) {
 	r.current, r.curStart, r.segStart = test, now, offset
+	if d.o.SlowAfter > 0 {
+		r.slowAt = now.Add(d.o.SlowAfter)
+	}
 	if test != "" || len(r.unit.Tests) == 0 {
 		d.send(&event.Event{Kind: event.TestStart, Suite: r.unit.Suite.Name, Test: test, Proc: d.procEvent(r)})
 	}
-}
-
-func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now time.Time, ex *exitInfo) {
-	if d.o.Keep != nil && !d.o.Keep(r.unit.Suite.Name, o.Test) {
-		r.segStart = offset
-		return
-	}
-	if r.stopped.Load() && ex != nil {
-		// Killed by an interrupt: what it did not report did not run.
-		d.stats.NotRun++
-		return
-	}
-	out, dropped := r.capture.Segment(r.segStart, offset, d.o.MaxOutput)
-	if o.Status.Failed() && o.Status != event.Fail && len(out) == 0 {
-		// A crash between tests: show the process's last output.
-		out, dropped = r.capture.Segment(0, offset, d.o.MaxOutput)
-	}
-	res := &event.Result{
-		Suite: r.unit.Suite.Name, Test: o.Test, Status: o.Status, Reason: o.Reason,
-		Start: r.curStart, Duration: now.Sub(r.curStart), Output: out, Truncated: dropped,
-		ExitCode: o.ExitCode, Proc: r.id, Slot: r.slot, Attempt: 1,
-	}
-	if ex != nil {
-		res.Signal = ex.x.Signal
-		if len(r.unit.Tests) <= 1 {
-			res.CPU, res.MaxRSS = ex.cpu, ex.maxRSS
-		}
-	}
-	d.stats.Count(res)
-	if d.o.MaxFail > 0 && d.stats.Failed >= d.o.MaxFail && !d.stopping {
-		d.stopping = true
-	}
-	d.send(&event.Event{Kind: event.TestEnd, Suite: res.Suite, Test: res.Test, Result: res})
-	r.segStart = offset
-	r.curStart = now
-}
-
-func (d *Dispatcher) finish(r *running, ex *exitInfo) {
-	for _, pid := range proc.Orphans(cookie(d.o.Cookie, r.id)) {
-		cmd := proc.Cmdline(pid)
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-		d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: fmt.Sprintf(
-			"%s left process %d (%s) running after it exited; killed it", r.unit.Label, pid, cmd)})
-	}
-	delete(d.running, r.id)
-	d.slots[r.slot] = false
-	d.stats.Running = len(d.running)
-	d.stats.CPU += ex.cpu
-	d.pending[r.unit.Suite]--
-	if !d.stopping {
-		d.pending[r.unit.Suite] += len(ex.followUp)
-	}
-	if d.pending[r.unit.Suite] == 0 {
-		d.stats.SuitesDone++
-	}
-	p := d.procEvent(r)
-	p.End, p.CPU, p.MaxRSS = ex.end, ex.cpu, ex.maxRSS
-	p.ExitCode, p.Signal, p.TimedOut = ex.x.Code, ex.x.Signal, ex.x.TimedOut
-	p.Output = r.capture.Len()
-	if ex.x.Err != nil {
-		p.Err = ex.x.Err.Error()
-	}
-	d.send(&event.Event{Kind: event.ProcEnd, Suite: r.unit.Suite.Name, Proc: p})
-	if r.cleanup != nil {
-		r.cleanup()
-	}
-	r.capture.Close()
-	if !d.stopping {
-		// Follow-ups (the rest of a crashed suite) go first.
-		d.queue = append(append([]*protocol.Unit(nil), ex.followUp...), d.queue...)
-	}
-}
-
-// resetTimer arms timer for the earliest deadline of the running processes.
-func (d *Dispatcher) resetTimer(t *time.Timer) {
-	var next time.Time
-	for _, r := range d.running {
-		at := r.deadline
-		if !r.killAt.IsZero() {
-			at = r.killAt
-		} else if r.killed.Load() || r.stopped.Load() {
-			continue
-		}
-		if next.IsZero() || at.Before(next) {
-			next = at
-		}
-	}
-	if next.IsZero() {
-		next = time.Now().Add(time.Hour)
-	}
-	t.Reset(time.Until(next))
-}
-
-// enforce applies timeouts and kill deadlines that have passed.
-func (d *Dispatcher) enforce(now time.Time) {
-	for _, r := range d.running {
-		pid := int(r.pid.Load())
-		switch {
-		case !r.killAt.IsZero():
-			if !now.Before(r.killAt) {
-				proc.KillGroup(pid, syscall.SIGKILL)
-				r.killAt = time.Time{}
-			}
-		case !r.killed.Load() && !r.stopped.Load() && !now.Before(r.deadline) && pid > 0:
-			r.killed.Store(true)
-			proc.KillGroup(pid, syscall.SIGTERM)
-			r.killAt = now.Add(d.o.Grace)
-		}
-	}
-}
-
-// interrupt handles SIGINT/SIGTERM: the first stops launching and terminates
-// running groups (SIGKILL after the grace); the second kills at once.
-func (d *Dispatcher) interrupt() {
-	d.interrupted++
-	d.stopping = true
-	d.stats.Interrupted = true
-	now := time.Now()
-	for _, r := range d.running {
-		r.stopped.Store(true)
-		pid := int(r.pid.Load())
-		if d.interrupted == 1 {
-			proc.KillGroup(pid, syscall.SIGTERM)
-			r.killAt = now.Add(d.o.Grace)
-		} else {
-			proc.KillGroup(pid, syscall.SIGKILL)
-			r.killAt = time.Time{}
-		}
-	}
-	msg := "interrupted: stopping running tests (interrupt again to kill them now)"
-	if d.interrupted > 1 {
-		msg = "interrupted again: killing every running test"
-	}
-	d.send(&event.Event{Kind: event.Warn, Message: msg})
 }

@@ -35,6 +35,7 @@ type running struct {
 	timeout time.Duration
 	capture *Capture
 	env     []string
+	cookie  string
 	pid     atomic.Int64
 	killed  atomic.Bool // timed out: volley is killing it
 	stopped atomic.Bool // interrupted: volley is killing it
@@ -45,6 +46,11 @@ type running struct {
 	curStart time.Time // (d)
 	segStart int64     // (d) capture offset where the current test's output starts
 	cleanup  func()    // (d) run when the process is done
+	slowAt   time.Time // (d) when to warn that the current test is slow
+	threads  int       // slots it occupies
+	rss      int64     // expected peak RSS, for the memory budget
+	diag     string    // (d) diagnostics collected at timeout
+	leaked   []string  // (d) processes it left behind
 }
 
 // msg is what an executor tells the dispatcher.
@@ -56,6 +62,7 @@ type msg struct {
 	next     string // the test the process runs now (after outcomes)
 	warns    []string
 	exited   *exitInfo
+	diag     *diagnosis // timeout diagnostics are ready
 }
 
 type exitInfo struct {
@@ -64,6 +71,7 @@ type exitInfo struct {
 	cpu      time.Duration
 	maxRSS   int64
 	end      time.Time
+	leaked   []string // "pid cmdline" of processes it left running
 }
 
 // execute runs r's process to completion, reporting to out.
@@ -133,6 +141,9 @@ func execute(r *running, out chan<- msg, passthrough bool) {
 			break
 		}
 	}
+	// Its children were re-parented to volley the moment it exited: any
+	// carrying its cookie are processes it left behind.
+	leaked := killLeaks(r.cookie)
 	proc.KillGroup(pid, syscall.SIGKILL)
 	waitErr := proc.Wait(cmd)
 
@@ -150,7 +161,7 @@ func execute(r *running, out chan<- msg, passthrough bool) {
 	errR.Close()
 
 	x := protocol.Exit{Code: -1, Timeout: r.timeout, TimedOut: r.killed.Load()}
-	ei := &exitInfo{end: time.Now()}
+	ei := &exitInfo{end: time.Now(), leaked: leaked}
 	if st := cmd.ProcessState; st != nil {
 		if ws, ok := st.Sys().(syscall.WaitStatus); ok {
 			if ws.Signaled() {
@@ -228,3 +239,17 @@ func startError(path string, err error) error {
 
 // cookie is the value of proc.CookieVar for process id of run.
 func cookie(run string, id int) string { return run + "." + strconv.Itoa(id) }
+
+// killLeaks kills the adopted orphans that carry cookie, and their process
+// groups, and describes them.
+func killLeaks(cookie string) []string {
+	var out []string
+	for _, pid := range proc.Orphans(cookie) {
+		out = append(out, fmt.Sprintf("%d %s", pid, proc.Cmdline(pid)))
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+			proc.KillGroup(pid, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return out
+}

@@ -1,0 +1,123 @@
+package runner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/volley-test/volley/internal/event"
+	"github.com/volley-test/volley/internal/protocol"
+)
+
+// maxBackoff caps the delay before a retry.
+const maxBackoff = 5 * time.Second
+
+// result turns a session's outcome into a reported result: output segment,
+// attempts and retries, flaky and quarantine verdicts, statistics.
+func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now time.Time, ex *exitInfo) {
+	s := r.unit.Suite
+	if d.o.Keep != nil && !d.o.Keep(s.Name, o.Test) {
+		r.segStart = offset
+		return
+	}
+	if r.stopped.Load() && ex != nil {
+		// Killed by an interrupt: what it did not report did not run.
+		d.stats.NotRun++
+		return
+	}
+	out, dropped := r.capture.Segment(r.segStart, offset, d.o.MaxOutput)
+	if o.Status.Failed() && o.Status != event.Fail && len(out) == 0 {
+		// A crash between tests: show the process's last output.
+		out, dropped = r.capture.Segment(0, offset, d.o.MaxOutput)
+	}
+	res := &event.Result{
+		Suite: s.Name, Test: o.Test, Status: o.Status, Reason: o.Reason,
+		Start: r.curStart, Duration: now.Sub(r.curStart), Output: out, Truncated: dropped,
+		ExitCode: o.ExitCode, Proc: r.id, Slot: r.slot,
+	}
+	if ex != nil {
+		res.Signal = ex.x.Signal
+		res.Leaked = r.leaked
+		if len(r.unit.Tests) <= 1 {
+			res.CPU, res.MaxRSS = ex.cpu, ex.maxRSS
+		}
+		if o.Status == event.Timeout {
+			res.Diagnostics = r.diag
+		}
+	}
+	id := event.ID(s.Name, o.Test)
+	d.attempts[id]++
+	res.Attempt = d.attempts[id]
+	retries := d.o.Retries
+	if s.Retries >= 0 && s.Retries != 0 {
+		retries = s.Retries
+	}
+	switch {
+	case res.Status.Failed() && res.Status != event.Error && res.Attempt <= retries && !d.stopping:
+		if u := protocol.RetryUnit(s, o.Test); u != nil {
+			res.Retrying = true
+			d.retry(u, res.Attempt)
+		}
+	case res.Status == event.Pass && res.Attempt > 1:
+		res.Flaky = true
+		if d.o.FlakyFail {
+			res.Status = event.Fail
+			res.Reason = fmt.Sprintf("flaky: passed on attempt %d after failing (--flaky-result fail)", res.Attempt)
+		}
+	}
+	if res.Status.Failed() && d.o.Quarantined != nil && d.o.Quarantined(s.Name, o.Test) {
+		res.Quarantined = true
+	}
+	d.stats.Count(res)
+	if d.o.MaxFail > 0 && d.stats.Failed >= d.o.MaxFail && !d.stopping {
+		d.stopping = true
+	}
+	d.send(&event.Event{Kind: event.TestEnd, Suite: res.Suite, Test: res.Test, Result: res})
+	r.segStart = offset
+	r.curStart = now
+}
+
+// retry queues u after a backoff that doubles with each attempt.
+func (d *Dispatcher) retry(u *protocol.Unit, attempt int) {
+	delay := d.o.RetryBackoff << (attempt - 1)
+	if delay > maxBackoff || delay <= 0 {
+		delay = maxBackoff
+	}
+	u.FollowUp = true
+	d.pending[u.Suite]++
+	d.delayed = append(d.delayed, delayedUnit{at: time.Now().Add(delay), u: u})
+}
+
+func (d *Dispatcher) finish(r *running, ex *exitInfo) {
+	delete(d.running, r.id)
+	d.slots[r.slot] = false
+	d.used -= r.threads
+	d.memUse -= r.rss
+	if g := r.unit.Suite.Group; g != "" {
+		d.groupUse[g]--
+	}
+	d.stats.Running = len(d.running)
+	d.stats.CPU += ex.cpu
+	d.pending[r.unit.Suite]--
+	if !d.stopping {
+		d.pending[r.unit.Suite] += len(ex.followUp)
+	}
+	if d.pending[r.unit.Suite] == 0 {
+		d.stats.SuitesDone++
+	}
+	p := d.procEvent(r)
+	p.End, p.CPU, p.MaxRSS = ex.end, ex.cpu, ex.maxRSS
+	p.ExitCode, p.Signal, p.TimedOut = ex.x.Code, ex.x.Signal, ex.x.TimedOut
+	p.Output = r.capture.Len()
+	if ex.x.Err != nil {
+		p.Err = ex.x.Err.Error()
+	}
+	d.send(&event.Event{Kind: event.ProcEnd, Suite: r.unit.Suite.Name, Proc: p})
+	if r.cleanup != nil {
+		r.cleanup()
+	}
+	r.capture.Close()
+	if !d.stopping {
+		// Follow-ups (the rest of a crashed suite) go first.
+		d.queue = append(append([]*protocol.Unit(nil), ex.followUp...), d.queue...)
+	}
+}

@@ -1,0 +1,155 @@
+package runner
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/volley-test/volley/internal/event"
+	"github.com/volley-test/volley/internal/proc"
+	"github.com/volley-test/volley/internal/protocol"
+)
+
+// resetTimer arms timer for the earliest thing that must happen: a
+// timeout, a SIGKILL after a grace, a slow warning, a retry.
+func (d *Dispatcher) resetTimer(t *time.Timer) {
+	var next time.Time
+	at := func(x time.Time) {
+		if !x.IsZero() && (next.IsZero() || x.Before(next)) {
+			next = x
+		}
+	}
+	for _, r := range d.running {
+		switch {
+		case !r.killAt.IsZero():
+			at(r.killAt)
+		case !r.killed.Load() && !r.stopped.Load():
+			at(r.deadline)
+			at(r.slowAt)
+		}
+	}
+	if !d.stopping {
+		for _, du := range d.delayed {
+			at(du.at)
+		}
+	}
+	if next.IsZero() {
+		next = time.Now().Add(time.Hour)
+	}
+	t.Reset(time.Until(next))
+}
+
+// enforce acts on every time that has passed.
+func (d *Dispatcher) enforce(now time.Time) {
+	for _, r := range d.running {
+		pid := int(r.pid.Load())
+		switch {
+		case !r.killAt.IsZero():
+			if !now.Before(r.killAt) {
+				proc.KillGroup(pid, syscall.SIGKILL)
+				r.killAt = time.Time{}
+			}
+		case r.killed.Load() || r.stopped.Load() || pid <= 0:
+		case !now.Before(r.deadline):
+			d.timeout(r, pid)
+		case !r.slowAt.IsZero() && !now.Before(r.slowAt):
+			d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: fmt.Sprintf(
+				"SLOW %s: running for %s", event.ID(r.unit.Suite.Name, r.current), now.Sub(r.curStart).Round(time.Second))})
+			r.slowAt = now.Add(d.o.SlowAfter)
+		}
+	}
+	if !d.stopping && len(d.delayed) > 0 {
+		sort.SliceStable(d.delayed, func(i, j int) bool { return d.delayed[i].at.Before(d.delayed[j].at) })
+		n := 0
+		for n < len(d.delayed) && !now.Before(d.delayed[n].at) {
+			d.queue = append([]*protocol.Unit{d.delayed[n].u}, d.queue...)
+			n++
+		}
+		d.delayed = d.delayed[n:]
+	}
+}
+
+// timeout starts killing a hung process: diagnostics first (in the
+// background, the dispatcher never waits), then SIGTERM, then SIGKILL.
+func (d *Dispatcher) timeout(r *running, pid int) {
+	r.killed.Store(true)
+	if d.o.NoDiagnose {
+		proc.KillGroup(pid, syscall.SIGTERM)
+		r.killAt = time.Now().Add(d.o.Grace)
+		return
+	}
+	exe := r.unit.Suite.Path
+	if len(r.unit.Suite.Interpreter) > 0 {
+		exe = ""
+	}
+	go func() {
+		var dg diagnosis
+		if exe != "" {
+			dg = diagnose(pid, exe)
+		}
+		d.msgs <- msg{r: r, diag: &dg}
+	}()
+}
+
+// diagnosed continues a timeout kill once diagnostics are collected.
+func (d *Dispatcher) diagnosed(r *running, dg *diagnosis, now time.Time) {
+	r.diag = dg.text
+	if !dg.quitSent {
+		proc.KillGroup(int(r.pid.Load()), syscall.SIGTERM)
+	}
+	r.killAt = now.Add(d.o.Grace)
+}
+
+// interrupt handles SIGINT/SIGTERM: the first stops launching and terminates
+// running groups (SIGKILL after the grace); the second kills at once.
+func (d *Dispatcher) interrupt() {
+	d.interrupted++
+	d.stopping = true
+	d.stats.Interrupted = true
+	now := time.Now()
+	for _, r := range d.running {
+		r.stopped.Store(true)
+		pid := int(r.pid.Load())
+		if d.interrupted == 1 {
+			proc.KillGroup(pid, syscall.SIGTERM)
+			r.killAt = now.Add(d.o.Grace)
+		} else {
+			proc.KillGroup(pid, syscall.SIGKILL)
+			r.killAt = time.Time{}
+		}
+	}
+	msg := "interrupted: stopping running tests (interrupt again to kill them now)"
+	if d.interrupted > 1 {
+		msg = "interrupted again: killing every running test"
+	}
+	d.send(&event.Event{Kind: event.Warn, Message: msg})
+}
+
+// inspect answers SIGUSR1: every running test with its pid, elapsed time
+// and the output so far.
+func (d *Dispatcher) inspect() {
+	now := time.Now()
+	rs := make([]*running, 0, len(d.running))
+	for _, r := range d.running {
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].start.Before(rs[j].start) })
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d running, %d queued, %d done\n", len(rs), len(d.queue)+len(d.delayed), d.stats.Done)
+	for _, r := range rs {
+		fmt.Fprintf(&b, "  %s  pid %d  running %s (test %s)\n", r.unit.Label, r.pid.Load(),
+			now.Sub(r.start).Round(time.Millisecond), now.Sub(r.curStart).Round(time.Millisecond))
+		out, dropped := r.capture.Segment(r.segStart, r.capture.Len(), 2<<10)
+		if dropped > 0 {
+			fmt.Fprintf(&b, "    [... %d earlier bytes]\n", dropped)
+		}
+		for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+			if l != "" {
+				fmt.Fprintf(&b, "    | %s\n", l)
+			}
+		}
+	}
+	d.send(&event.Event{Kind: event.Info, Message: b.String()})
+}
