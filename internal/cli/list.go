@@ -49,7 +49,7 @@ func listSuites(o *runOptions, fs changedFunc, args []string, asJSON bool, w io.
 	if err := applyConfig(o, cfg, fs); err != nil {
 		return err
 	}
-	pl, err := makePlan(o, cfg, cwd, args, io.Discard)
+	pl, _, err := makePlan(o, cfg, cwd, args, nil, io.Discard)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,19 @@ type runOptions struct {
 	format     string
 	runIgnored bool
 	order      string
+	reports    reportFlags
+
+	retries     int
+	flakyResult string
+	slowTimeout time.Duration
+	leak        string
+	memBudget   string
+	noDiagnose  bool
+
+	stateDir     string
+	explainCache bool
+	failedOnly   bool
+	partition    string
 }
 
 func defaultRunOptions() runOptions {
@@ -55,6 +68,21 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every test even if an unchanged passing result is cached")
 	fs.BoolVar(&o.runIgnored, "run-ignored", false, "also run tests the harness marks ignored or disabled")
 	fs.StringVar(&o.order, "order", "smart", "run order: smart (failed first, then longest), name, or random[:SEED]")
+	fs.StringVar(&o.reports.junit, "junit", "", "write a JUnit XML report to `FILE`")
+	fs.StringVar(&o.reports.json, "json", "", "write the event log (test2json lines) to `FILE` as events happen; - for stdout")
+	fs.StringVar(&o.reports.html, "html", "", "write a self-contained HTML report with a timeline to `FILE`")
+	fs.StringVar(&o.reports.format, "format", "auto", "terminal output: auto, live, plain, line (a line per test) or verbose")
+	fs.IntVar(&o.reports.slowest, "slowest", 0, "list the `N` slowest tests in the summary")
+	fs.IntVar(&o.retries, "retries", 0, "run a failing test up to `N` more times; one that then passes is FLAKY")
+	fs.StringVar(&o.flakyResult, "flaky-result", "pass", "what a flaky test counts as: pass or fail")
+	fs.DurationVar(&o.slowTimeout, "slow-timeout", 0, "warn about a test running longer than `DUR`, and again each period (0: never)")
+	fs.StringVar(&o.leak, "leak", "warn", "a test that leaves processes running: warn or fail")
+	fs.StringVar(&o.memBudget, "memory-budget", "", "do not start a test whose expected peak memory would exceed `SIZE` in total (e.g. 8G; default half of available memory; 0: off)")
+	fs.BoolVar(&o.noDiagnose, "no-diagnose", false, "kill hung tests without collecting stack dumps first")
+	fs.StringVar(&o.stateDir, "state-dir", "", "keep history and the result cache in `DIR` (default .volley next to volley.toml)")
+	fs.BoolVar(&o.explainCache, "explain-cache", false, "say why each suite missed the cache (also VOLLEY_DEBUG=cache)")
+	fs.BoolVar(&o.failedOnly, "failed", false, "run only the last run's failures, plus tests never seen")
+	fs.StringVar(&o.partition, "partition", "", "run one shard: hash:K/N, slice:K/N or time:K/N (default: from the CI environment)")
 	_ = fs.MarkHidden("test-threads")
 }
 
@@ -137,6 +165,23 @@ func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
 	if opts.Order != nil && !set("order") {
 		o.order = *opts.Order
 	}
+	strOpt := func(flag string, dst *string, v *string) {
+		if v != nil && !set(flag) {
+			*dst = *v
+		}
+	}
+	strOpt("junit", &o.reports.junit, opts.JUnit)
+	strOpt("json", &o.reports.json, opts.JSON)
+	strOpt("html", &o.reports.html, opts.HTML)
+	strOpt("format", &o.reports.format, opts.Format)
+	strOpt("leak", &o.leak, opts.Leak)
+	strOpt("memory-budget", &o.memBudget, opts.MemoryBudget)
+	if opts.Retries != nil && !set("retries") {
+		o.retries = *opts.Retries
+	}
+	if opts.SlowTimeout != nil && !set("slow-timeout") {
+		o.slowTimeout = opts.SlowTimeout.Duration
+	}
 	return nil
 }
 
@@ -153,6 +198,22 @@ func (o *runOptions) validate() error {
 	}
 	if _, _, err := parseOrder(o.order); err != nil {
 		return usage(err)
+	}
+	switch {
+	case o.retries < 0:
+		return usage(fmt.Errorf("--retries %d: must not be negative", o.retries))
+	case o.flakyResult != "pass" && o.flakyResult != "fail":
+		return usage(fmt.Errorf("--flaky-result %s: want pass or fail", o.flakyResult))
+	case o.leak != "warn" && o.leak != "fail":
+		return usage(fmt.Errorf("--leak %s: want warn or fail", o.leak))
+	}
+	switch o.reports.format {
+	case "auto", "live", "plain", "line", "verbose":
+	default:
+		return usage(fmt.Errorf("--format %s: want auto, live, plain, line or verbose", o.reports.format))
+	}
+	if _, err := parseSize(o.memBudget); err != nil {
+		return usage(fmt.Errorf("--memory-budget %s: %v", o.memBudget, err))
 	}
 	if o.failFast && o.maxFail == 0 {
 		o.maxFail = 1
@@ -184,4 +245,31 @@ func parseOrder(s string) (plan.Order, int64, error) {
 		return plan.OrderRandom, seed, nil
 	}
 	return "", 0, fmt.Errorf("--order %s: want smart, name or random[:SEED]", s)
+}
+
+// parseSize reads a byte size: 1024, 512K, 64M, 8G. Empty means unset (-1).
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return -1, nil
+	}
+	mult := int64(1)
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	case "T":
+		mult = 1 << 40
+	}
+	num := s
+	if mult > 1 {
+		num = s[:len(s)-1]
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size like 512M or 8G")
+	}
+	return int64(n * float64(mult)), nil
 }

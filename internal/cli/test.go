@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/volley-test/volley/internal/protocol"
+	"github.com/volley-test/volley/internal/report"
 	"io"
 	"os"
 	"os/signal"
@@ -17,7 +20,6 @@ import (
 	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/plan"
 	"github.com/volley-test/volley/internal/proc"
-	"github.com/volley-test/volley/internal/report"
 	"github.com/volley-test/volley/internal/runner"
 )
 
@@ -53,18 +55,21 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if err := o.validate(); err != nil {
 		return err
 	}
-	pl, err := makePlan(o, cfg, cwd, args, stderr)
+	mem := openMemory(stateDir(o, cfg, cwd), o, stderr)
+	pl, suites, err := makePlan(o, cfg, cwd, args, mem, stderr)
 	if err != nil {
 		return err
 	}
+	if pl.Share != "" {
+		fmt.Fprintf(stderr, "volley: %s\n", pl.Share)
+	}
 
-	live := isTerminal(stdout) && !o.noCapture
-	rep := report.NewTerminal(stdout, report.TermOptions{
-		Live:    live,
-		Color:   isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
-		Verbose: o.verbose,
-		Width:   termWidth(stdout),
-	})
+	live := liveView(o, stdout)
+	var files []*os.File
+	rep, reportErrs := openReports(o, stdout, stderr, live, &files)
+	if mem != nil {
+		rep = report.Multi(rep, report.Func(mem.observe))
+	}
 
 	if err := proc.EnableSubreaper(); err != nil {
 		fmt.Fprintf(stderr, "volley: warning: cannot become a child subreaper (%v); daemonized grandchildren will be found by the final sweep only\n", err)
@@ -77,22 +82,56 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	inspect := make(chan os.Signal, 1)
+	signal.Notify(inspect, syscall.SIGUSR1)
+	defer signal.Stop(inspect)
 
 	ro := runner.Options{
 		Jobs: o.jobs, Timeout: o.timeout, Grace: o.grace, MaxFail: o.maxFail,
-		Passthrough: o.noCapture, Cookie: cookie, Keep: pl.Keep, Interrupt: sigs,
-		Preset: pl.Preset,
+		Passthrough: o.noCapture, Cookie: cookie, Keep: pl.Keep, Interrupt: sigs, Inspect: inspect,
+		Preset: pl.Preset, Retries: o.retries, FlakyFail: o.flakyResult == "fail",
+		LeakFail: o.leak == "fail", SlowAfter: o.slowTimeout, NoDiagnose: o.noDiagnose,
+	}
+	if cfg != nil {
+		ro.Groups = map[string]int{}
+		for name, g := range cfg.Groups {
+			ro.Groups[name] = g.Max
+		}
 	}
 	if live {
 		ro.Tick = 200 * time.Millisecond
+	}
+	if mem != nil {
+		ro.ExpectedRSS = mem.expectedRSS
+		budget, _ := parseSize(o.memBudget)
+		if budget < 0 {
+			budget = availableMemory() / 2
+		}
+		ro.MemoryBudget = budget
 	}
 	stats := runner.New(pl.Units, ro, rep.Event).Run()
 	for _, pid := range proc.Sweep(cookie) {
 		fmt.Fprintf(stderr, "volley: killed leftover process %d\n", pid)
 	}
 	dog.Stop()
+	if mem != nil {
+		if err := mem.save(suites); err != nil {
+			fmt.Fprintf(stderr, "volley: warning: cannot save history: %v\n", err)
+		}
+	}
 	if err := rep.Close(); err != nil {
-		fmt.Fprintf(stderr, "volley: report: %v\n", err)
+		reportErrs = append(reportErrs, fmt.Errorf("report: %w", err))
+	}
+	for _, f := range files {
+		if err := f.Close(); err != nil {
+			reportErrs = append(reportErrs, fmt.Errorf("report %s: %w", f.Name(), err))
+		}
+	}
+	if err := outcome(stats); err != nil {
+		return err
+	}
+	if len(reportErrs) > 0 {
+		return &exitError{code: ExitUsage, err: errors.Join(reportErrs...)}
 	}
 	return outcome(stats)
 }
@@ -128,32 +167,45 @@ func termWidth(w io.Writer) int {
 }
 
 // makePlan discovers the suites and plans the run.
-func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, stderr io.Writer) (*plan.Plan, error) {
+func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *memory, stderr io.Writer) (*plan.Plan, []*protocol.Suite, error) {
 	found, err := discover.Discover(discover.Request{
 		Args: args, Config: cfg, Protocol: o.protocol, Cwd: cwd, RunIgnored: o.runIgnored,
 	})
 	if err != nil {
-		return nil, usage(err)
+		return nil, nil, usage(err)
 	}
 	filter, err := plan.NewFilter(o.filter, found.Patterns)
 	if err != nil {
-		return nil, usage(err)
+		return nil, nil, usage(err)
 	}
 	order, seed, err := parseOrder(o.order)
 	if err != nil {
-		return nil, usage(err)
+		return nil, nil, usage(err)
 	}
 	if order == plan.OrderRandom {
 		fmt.Fprintf(stderr, "volley: random order, seed %d (rerun with --order random:%d)\n", seed, seed)
 	}
-	pl, err := plan.Make(context.Background(), found.Suites, plan.Options{
-		Filter: filter, Jobs: o.jobs, Order: order, Seed: seed,
-	})
+	po := plan.Options{Filter: filter, Jobs: o.jobs, Order: order, Seed: seed}
+	if mem != nil {
+		po.Est = estimator{mem}
+		po.Cache = mem
+		if o.failedOnly {
+			po.Select = mem.selectFailed
+		}
+	} else if o.failedOnly {
+		return nil, nil, usage(fmt.Errorf("--failed needs the history of an earlier run, and there is none"))
+	}
+	part, err := partitionFromEnv(o.partition, stderr)
 	if err != nil {
-		return nil, usage(err)
+		return nil, nil, usage(err)
+	}
+	po.Partition = part
+	pl, err := plan.Make(context.Background(), found.Suites, po)
+	if err != nil {
+		return nil, nil, usage(err)
 	}
 	if len(pl.Units) == 0 && len(pl.Preset) == 0 {
-		return nil, usage(fmt.Errorf("no test matches the filter (see volley list)"))
+		return nil, nil, usage(fmt.Errorf("no test matches the filter (see volley list)"))
 	}
-	return pl, nil
+	return pl, found.Suites, nil
 }

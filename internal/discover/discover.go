@@ -183,6 +183,14 @@ func fromConfig(p string, cs *config.Suite, req Request) (*protocol.Suite, error
 		Interpreter: cs.Interpreter,
 		Timeout:     time.Duration(cs.Timeout.Duration),
 		Granularity: cs.Granularity,
+		Threads:     cs.Threads,
+		Group:       cs.Group,
+	}
+	if cs.Retries != nil {
+		s.Retries = *cs.Retries
+		if s.Retries == 0 {
+			s.Retries = -1 // explicitly none, whatever the run's default
+		}
 	}
 	for _, g := range cs.Inputs {
 		ms, err := glob(g, req.Config.Dir)

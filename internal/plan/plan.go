@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -18,6 +19,22 @@ type Options struct {
 	Order    Order
 	Seed     int64
 	Overhead float64 // start-up share allowed per batch in auto granularity (default 0.05)
+	// Partition, when set, keeps only this shard's share of the plan.
+	Partition *Partition
+	// Cache serves unchanged passing results instead of running them.
+	Cache Cache
+	// Select, when set, keeps only the tests it accepts (--failed); test
+	// is "" for a suite whose tests cannot be listed.
+	Select func(suite, test string) bool
+}
+
+// Cache is the result cache as the planner sees it.
+type Cache interface {
+	// Suite returns the cached results of a whole suite, when its key is
+	// unchanged and everything in it passed last time.
+	Suite(s *protocol.Suite) ([]*event.Result, bool)
+	// Test returns the cached result of one listed test.
+	Test(s *protocol.Suite, test string) (*event.Result, bool)
 }
 
 // Plan is what a run will do.
@@ -29,6 +46,12 @@ type Plan struct {
 	// Keep filters results after the fact, for suites that run whole
 	// though only some of their tests were asked for; nil keeps all.
 	Keep func(suite, test string) bool
+	// Share describes this shard's part of the plan, when partitioned:
+	// "shard 2/4 (time): 903 of 3632 tests, 118 of 454 suites".
+	Share string
+	// Items is every test id (or suite, when its tests are unknown) the
+	// plan covers, before partitioning.
+	Items []string
 }
 
 // Make plans suites: lists the tests of listable harnesses (in parallel),
@@ -49,6 +72,11 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 	partial := map[string]bool{}
 	var total time.Duration
 	var batched []*listing
+	type whole struct {
+		s  *protocol.Suite
+		pr protocol.Protocol
+	}
+	var wholes []whole
 	for i, s := range suites {
 		pr, err := protocol.Lookup(s.Protocol)
 		if err != nil {
@@ -56,6 +84,9 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 		}
 		l := listed[i]
 		if l == nil { // not listable: the suite runs whole
+			if o.Select != nil && !o.Select(s.Name, "") {
+				continue
+			}
 			switch {
 			case o.Filter.All() || o.Filter.matchID(s.Name):
 			case s.Protocol == "tml" && o.Filter.anyIndex(s.Name):
@@ -63,7 +94,13 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 			default:
 				continue
 			}
-			p.Units = append(p.Units, pr.Units(s)...)
+			if o.Cache != nil {
+				if rs, ok := o.Cache.Suite(s); ok {
+					p.Preset = append(p.Preset, rs...)
+					continue
+				}
+			}
+			wholes = append(wholes, whole{s, pr})
 			continue
 		}
 		if l.err != nil {
@@ -73,7 +110,7 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 		}
 		var run []string
 		for _, t := range l.tests {
-			if !o.Filter.Match(s.Name, t.Name) {
+			if !o.Filter.Match(s.Name, t.Name) || o.Select != nil && !o.Select(s.Name, t.Name) {
 				continue
 			}
 			if t.Ignored && !s.RunIgnored {
@@ -84,20 +121,89 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 				p.Preset = append(p.Preset, &event.Result{Suite: s.Name, Test: t.Name, Status: event.Skip, Reason: reason, Attempt: 1})
 				continue
 			}
+			if o.Cache != nil {
+				if r, ok := o.Cache.Test(s, t.Name); ok {
+					p.Preset = append(p.Preset, r)
+					continue
+				}
+			}
 			run = append(run, t.Name)
 		}
 		if len(run) == 0 {
 			continue
 		}
 		l.run = run
-		for _, t := range run {
-			d, ok := o.Est.Test(s.Name, t)
+		batched = append(batched, l)
+	}
+
+	// Shard: every listed test, and every whole suite, is one item.
+	var items []item
+	for _, w := range wholes {
+		d, ok := o.Est.Suite(w.s.Name)
+		if !ok {
+			d = defaultTestGuess * 8
+		}
+		items = append(items, item{suite: w.s.Name, est: d})
+	}
+	for _, l := range batched {
+		for _, t := range l.run {
+			d, ok := o.Est.Test(l.suite.Name, t)
+			if !ok {
+				d = defaultTestGuess
+			}
+			items = append(items, item{suite: l.suite.Name, test: t, est: d})
+		}
+	}
+	for _, it := range items {
+		p.Items = append(p.Items, it.id())
+	}
+	if o.Partition != nil {
+		sort.SliceStable(items, func(i, j int) bool { return items[i].id() < items[j].id() })
+		if o.Partition.Strategy == "slice" {
+			sort.SliceStable(items, func(i, j int) bool { return items[i].est > items[j].est })
+		}
+		shards := o.Partition.shardOf(items)
+		mine := map[string]bool{}
+		for i, it := range items {
+			if shards[i] == o.Partition.K-1 {
+				mine[it.id()] = true
+			}
+		}
+		kept := wholes[:0]
+		for _, w := range wholes {
+			if mine[w.s.Name] {
+				kept = append(kept, w)
+			}
+		}
+		wholes = kept
+		keptL := batched[:0]
+		for _, l := range batched {
+			var run []string
+			for _, t := range l.run {
+				if mine[event.ID(l.suite.Name, t)] {
+					run = append(run, t)
+				}
+			}
+			if len(run) > 0 {
+				l.run = run
+				keptL = append(keptL, l)
+			}
+		}
+		batched = keptL
+		p.Share = fmt.Sprintf("shard %d/%d (%s): %d of %d tests or whole suites", o.Partition.K, o.Partition.N,
+			o.Partition.Strategy, len(mine), len(items))
+	}
+	for _, w := range wholes {
+		p.Units = append(p.Units, w.pr.Units(w.s)...)
+	}
+	for _, l := range batched {
+		for _, t := range l.run {
+			d, ok := o.Est.Test(l.suite.Name, t)
 			if !ok {
 				d = defaultTestGuess
 			}
 			total += d
 		}
-		batched = append(batched, l)
 	}
 	for _, l := range batched {
 		p.Units = append(p.Units, l.units(o, total)...)

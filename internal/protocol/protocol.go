@@ -26,7 +26,7 @@ type Suite struct {
 	Inputs      []string // absolute paths of declared inputs (cache key)
 	Threads     int      // slots one process of this suite occupies (default 1)
 	Group       string   // concurrency group ([groups.NAME] max = N)
-	Retries     int      // extra attempts for a failing test; -1 = the run's default
+	Retries     int      // extra attempts for a failing test; 0 = the run's default, < 0 = none
 }
 
 // Unit is one process to run.

@@ -48,8 +48,11 @@ func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now ti
 	d.attempts[id]++
 	res.Attempt = d.attempts[id]
 	retries := d.o.Retries
-	if s.Retries >= 0 && s.Retries != 0 {
+	switch {
+	case s.Retries > 0:
 		retries = s.Retries
+	case s.Retries < 0:
+		retries = 0
 	}
 	switch {
 	case res.Status.Failed() && res.Status != event.Error && res.Attempt <= retries && !d.stopping:

@@ -1,0 +1,169 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/volley-test/volley/internal/protocol"
+)
+
+type fakeEst map[string]time.Duration
+
+func (f fakeEst) Test(s, t string) (time.Duration, bool) { d, ok := f[s+"::"+t]; return d, ok }
+func (f fakeEst) Suite(s string) (time.Duration, bool)   { d, ok := f[s]; return d, ok }
+func (f fakeEst) Failed(s, t string) bool                { return f["failed:"+s] > 0 }
+
+func suites(n int) []*protocol.Suite {
+	var ss []*protocol.Suite
+	for i := 0; i < n; i++ {
+		ss = append(ss, &protocol.Suite{Name: fmt.Sprintf("s%03d", i), Path: "/nonexistent", Protocol: "exec"})
+	}
+	return ss
+}
+
+func TestPartitionUnionIsThePlan(t *testing.T) {
+	ss := suites(50)
+	est := fakeEst{}
+	for i, s := range ss {
+		est[s.Name] = time.Duration(i*i+1) * time.Millisecond
+	}
+	full, err := Make(context.Background(), ss, Options{Est: est})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, strategy := range []string{"hash", "slice", "time"} {
+		for _, n := range []int{1, 2, 3, 7} {
+			seen := map[string]int{}
+			for k := 1; k <= n; k++ {
+				p := &Partition{Strategy: strategy, K: k, N: n}
+				pl, err := Make(context.Background(), ss, Options{Est: est, Partition: p})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, u := range pl.Units {
+					seen[u.Suite.Name]++
+				}
+			}
+			if len(seen) != len(full.Units) {
+				t.Errorf("%s/%d: shards cover %d suites, plan has %d", strategy, n, len(seen), len(full.Units))
+			}
+			for name, c := range seen {
+				if c != 1 {
+					t.Errorf("%s/%d: %s in %d shards", strategy, n, name, c)
+				}
+			}
+		}
+	}
+}
+
+func TestTimePartitionBalances(t *testing.T) {
+	ss := suites(40)
+	est := fakeEst{}
+	for i, s := range ss {
+		est[s.Name] = time.Duration(10+i%7*13) * time.Millisecond
+	}
+	var loads []time.Duration
+	for k := 1; k <= 4; k++ {
+		pl, err := Make(context.Background(), ss, Options{Est: est, Partition: &Partition{Strategy: "time", K: k, N: 4}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum time.Duration
+		for _, u := range pl.Units {
+			sum += est[u.Suite.Name]
+		}
+		loads = append(loads, sum)
+	}
+	sort.Slice(loads, func(i, j int) bool { return loads[i] < loads[j] })
+	if spread := float64(loads[3]-loads[0]) / float64(loads[3]); spread > 0.1 {
+		t.Errorf("time shards unbalanced: %v", loads)
+	}
+}
+
+func TestHashPartitionIgnoresFilters(t *testing.T) {
+	ss := suites(30)
+	all, _ := Make(context.Background(), ss, Options{Partition: &Partition{Strategy: "hash", K: 2, N: 3}})
+	f, _ := NewFilter("s00", nil)
+	some, _ := Make(context.Background(), ss, Options{Filter: f, Partition: &Partition{Strategy: "hash", K: 2, N: 3}})
+	in := map[string]bool{}
+	for _, u := range all.Units {
+		in[u.Suite.Name] = true
+	}
+	for _, u := range some.Units {
+		if !in[u.Suite.Name] {
+			t.Errorf("%s moved shard under a filter", u.Suite.Name)
+		}
+	}
+}
+
+func TestParsePartition(t *testing.T) {
+	for _, bad := range []string{"hash", "hash:0/2", "hash:3/2", "mod:1/2", "time:a/b"} {
+		if _, err := ParsePartition(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+	p, err := ParsePartition("time:2/7")
+	if err != nil || p.K != 2 || p.N != 7 || p.Strategy != "time" {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+}
+
+func TestBatchesKeepOverheadSmall(t *testing.T) {
+	var tests []string
+	for i := 0; i < 100; i++ {
+		tests = append(tests, fmt.Sprint(i))
+	}
+	est := func(string) time.Duration { return time.Millisecond }
+	bs := Batches(tests, est, BatchOptions{Startup: 2 * time.Millisecond, Overhead: 0.05})
+	// 2ms start-up at 5% wants 40ms batches: 40 tests each.
+	if len(bs) != 3 || len(bs[0]) != 40 {
+		t.Errorf("got %d batches, first %d", len(bs), len(bs[0]))
+	}
+	// Enough units to keep 8 slots busy thrice: batches of ~4.
+	bs = Batches(tests, est, BatchOptions{Startup: 2 * time.Millisecond, MinUnits: 24, Total: 100 * time.Millisecond})
+	if len(bs) < 24 {
+		t.Errorf("want at least 24 units, got %d", len(bs))
+	}
+	n := 0
+	for _, b := range bs {
+		n += len(b)
+	}
+	if n != 100 {
+		t.Errorf("batches hold %d tests, want 100", n)
+	}
+}
+
+func TestSmartOrderFailedThenLongest(t *testing.T) {
+	ss := suites(4)
+	est := fakeEst{"s000": 1 * time.Second, "s001": 5 * time.Second, "s002": 3 * time.Second, "failed:s003": 1}
+	pl, err := Make(context.Background(), ss, Options{Est: est})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range pl.Units {
+		got = append(got, u.Suite.Name)
+	}
+	want := []string{"s003", "s001", "s002", "s000"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+}
+
+func TestFilterSelectsTMLIndices(t *testing.T) {
+	ss := []*protocol.Suite{{Name: "lexer_test", Protocol: "tml"}, {Name: "parser_test", Protocol: "tml"}}
+	f, _ := NewFilter(`^lexer_test::3$`, nil)
+	pl, err := Make(context.Background(), ss, Options{Filter: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.Units) != 1 || pl.Units[0].Suite.Name != "lexer_test" || pl.Keep == nil {
+		t.Fatalf("units %v keep %v", len(pl.Units), pl.Keep != nil)
+	}
+	if pl.Keep("lexer_test", "2") || !pl.Keep("lexer_test", "3") {
+		t.Error("keep selects the wrong tests")
+	}
+}
