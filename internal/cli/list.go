@@ -26,6 +26,8 @@ func newListCmd() *cobra.Command {
 	fs.StringVar(&o.configPath, "config", "", "read `FILE` instead of the nearest volley.toml")
 	fs.StringVar(&o.profile, "profile", "", "apply [profile.`NAME`] of volley.toml")
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	fs.BoolVar(&o.failedOnly, "failed", false, "list only the last run's failures (plus tests never seen)")
+	fs.StringVar(&o.stateDir, "state-dir", "", "volley's state directory (default .volley next to volley.toml)")
 	return c
 }
 
@@ -49,7 +51,12 @@ func listSuites(o *runOptions, fs changedFunc, args []string, asJSON bool, w io.
 	if err := applyConfig(o, cfg, fs); err != nil {
 		return err
 	}
-	pl, _, err := makePlan(o, cfg, cwd, args, nil, io.Discard)
+	var mem *memory
+	if o.failedOnly {
+		o.noCache = true
+		mem = openMemory(stateDir(o, cfg, cwd), o, os.Stderr)
+	}
+	pl, _, err := makePlan(o, cfg, cwd, args, mem, io.Discard)
 	if err != nil {
 		return err
 	}

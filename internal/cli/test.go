@@ -92,6 +92,7 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		Preset: pl.Preset, Retries: o.retries, FlakyFail: o.flakyResult == "fail",
 		LeakFail: o.leak == "fail", SlowAfter: o.slowTimeout, NoDiagnose: o.noDiagnose,
 	}
+	ro.Quarantined = quarantined(stateDir(o, cfg, cwd), cfg)
 	if cfg != nil {
 		ro.Groups = map[string]int{}
 		for name, g := range cfg.Groups {

@@ -34,6 +34,7 @@ func (d *decoder) file(abs string, raw map[string]any) *File {
 	if _, ok := root.m["state_dir"]; ok {
 		f.StateDir = root.absPath("state_dir", f)
 	}
+	f.Quarantine = root.strings("quarantine", false, `quarantine = ["suite::test"]`)
 	root.finish(belongs(home{"[run]", optionKeys()}, home{"[[suite]]", suiteKeys()}))
 	d.checkSuites(f)
 	return f

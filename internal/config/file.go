@@ -18,7 +18,10 @@ type File struct {
 	Profiles map[string]Options // [profile.NAME] tables
 	Groups   map[string]Group   // [groups.NAME] tables
 	Coverage Coverage           // [coverage] table
-	StateDir string             // state_dir, absolute; Dir/.volley when not set
+	// Quarantine lists tests (suite::test, or a suite) that run but whose
+	// failures do not fail the run.
+	Quarantine []string
+	StateDir   string // state_dir, absolute; Dir/.volley when not set
 }
 
 // Suite is one [[suite]] table: a set of test executables run the same way.
