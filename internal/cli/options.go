@@ -45,6 +45,17 @@ type runOptions struct {
 	explainCache bool
 	failedOnly   bool
 	partition    string
+	outputDir    string
+
+	remote remoteFlags
+}
+
+// remoteFlags configure remote execution.
+type remoteFlags struct {
+	url, instance, headersEnv, headersFile, caCert string
+	platform                                       []string
+	jobs                                           int
+	cache                                          bool
 }
 
 func defaultRunOptions() runOptions {
@@ -83,6 +94,15 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.explainCache, "explain-cache", false, "say why each suite missed the cache (also VOLLEY_DEBUG=cache)")
 	fs.BoolVar(&o.failedOnly, "failed", false, "run only the last run's failures, plus tests never seen")
 	fs.StringVar(&o.partition, "partition", "", "run one shard: hash:K/N, slice:K/N or time:K/N (default: from the CI environment)")
+	fs.StringVar(&o.outputDir, "output-dir", "", "write this run's event log, JUnit, plan and history into `DIR` (for volley merge)")
+	fs.StringVar(&o.remote.url, "remote", "", "run tests on a Remote Execution API service: grpc://HOST:PORT or grpcs://HOST:PORT")
+	fs.StringVar(&o.remote.instance, "remote-instance", "", "remote execution instance `NAME`")
+	fs.StringArrayVar(&o.remote.platform, "remote-platform", nil, "platform property `K=V` workers must match (repeatable)")
+	fs.IntVar(&o.remote.jobs, "remote-jobs", 32, "remote actions in flight at once (independent of local cores)")
+	fs.BoolVar(&o.remote.cache, "remote-cache", false, "share results through the service's action cache")
+	fs.StringVar(&o.remote.headersEnv, "remote-headers-env", "", "environment variable `NAME` holding \"Key: Value\" header lines (auth)")
+	fs.StringVar(&o.remote.headersFile, "remote-headers-file", "", "`FILE` of \"Key: Value\" header lines (auth)")
+	fs.StringVar(&o.remote.caCert, "remote-ca", "", "PEM `FILE` of the CA for grpcs:// (default: system roots)")
 	_ = fs.MarkHidden("test-threads")
 }
 

@@ -56,6 +56,11 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv(exitFileVar, filepath.Join(env.WorkDir, ".volley-exit"))
+			// Under -race every process sleeps 1s at exit unless told not
+			// to; volley and its fixtures are all this race-built binary.
+			if g := env.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+				env.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

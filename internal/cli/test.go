@@ -55,6 +55,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if err := o.validate(); err != nil {
 		return err
 	}
+	if err := useOutputDir(o); err != nil {
+		return err
+	}
 	mem := openMemory(stateDir(o, cfg, cwd), o, stderr)
 	pl, suites, err := makePlan(o, cfg, cwd, args, mem, stderr)
 	if err != nil {
@@ -102,6 +105,16 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if live {
 		ro.Tick = 200 * time.Millisecond
 	}
+	rc, err := dialRemote(o)
+	if err != nil {
+		dog.Stop()
+		return err
+	}
+	if rc != nil {
+		defer rc.Close()
+		ro.Remote = rc
+		ro.Jobs = o.remote.jobs
+	}
 	if mem != nil {
 		ro.ExpectedRSS = mem.expectedRSS
 		budget, _ := parseSize(o.memBudget)
@@ -120,6 +133,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 			fmt.Fprintf(stderr, "volley: warning: cannot save history: %v\n", err)
 		}
 	}
+	if err := writeShardFiles(o, pl, stateDir(o, cfg, cwd)); err != nil {
+		reportErrs = append(reportErrs, fmt.Errorf("output dir: %w", err))
+	}
 	if err := rep.Close(); err != nil {
 		reportErrs = append(reportErrs, fmt.Errorf("report: %w", err))
 	}
@@ -127,6 +143,11 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		if err := f.Close(); err != nil {
 			reportErrs = append(reportErrs, fmt.Errorf("report %s: %w", f.Name(), err))
 		}
+	}
+	if rc != nil && o.verbose > 0 {
+		st := rc.Stats()
+		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries\n",
+			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries)
 	}
 	if err := outcome(stats); err != nil {
 		return err

@@ -35,15 +35,24 @@ func (TML) Units(s *Suite) []*Unit {
 	return []*Unit{{Suite: s, Args: []string{TMLRunAll}, Label: s.Name, Session: &tmlSession{suite: s, index: -1, last: -1}}}
 }
 
+// tmlMaxSilent bounds the --test-index probing after a crash: after this
+// many consecutive tests that crashed or hung without a result line, the
+// suite is taken to be broken rather than counted up forever.
+const tmlMaxSilent = 8
+
 // TMLIndexUnit is the unit that runs test index i of s alone.
 func TMLIndexUnit(s *Suite, i int) *Unit {
+	return tmlIndexUnit(s, i, 0)
+}
+
+func tmlIndexUnit(s *Suite, i, silent int) *Unit {
 	name := strconv.Itoa(i)
 	return &Unit{
 		Suite:    s,
 		Args:     []string{TMLIndexFlag + name},
 		Label:    s.Name + " " + TMLIndexFlag + name,
 		Tests:    []string{name},
-		Session:  &tmlSession{suite: s, index: i, last: i - 1},
+		Session:  &tmlSession{suite: s, index: i, last: i - 1, silent: silent},
 		FollowUp: true,
 	}
 }
@@ -106,6 +115,7 @@ type tmlSession struct {
 	reported map[int]bool
 	failed   bool // a FAIL was reported
 	single   bool // run this index only, no follow-up (a retry)
+	silent   int  // consecutive index runs before this one that ended without a verdict
 	warns    []string
 }
 
@@ -203,13 +213,13 @@ func (t *tmlSession) exitRunAll(x Exit) ([]Outcome, []*Unit) {
 	if t.last >= 0 {
 		o.Reason += fmt.Sprintf(" (last reported: test %d)", t.last)
 	}
-	return []Outcome{o}, []*Unit{TMLIndexUnit(s, culprit+1)}
+	return []Outcome{o}, []*Unit{tmlIndexUnit(s, culprit+1, 1)}
 }
 
 func (t *tmlSession) exitIndex(x Exit) ([]Outcome, []*Unit) {
 	s := t.suite
 	name := strconv.Itoa(t.index)
-	next := []*Unit{TMLIndexUnit(s, t.index+1)}
+	next := []*Unit{tmlIndexUnit(s, t.index+1, 0)}
 	if t.single {
 		next = nil
 	}
@@ -241,6 +251,17 @@ func (t *tmlSession) exitIndex(x Exit) ([]Outcome, []*Unit) {
 	default:
 		o.Status = event.Crash
 		o.Reason = fmt.Sprintf("exited with code %d without reporting a result", x.Code)
+	}
+	if o.Status == event.Crash || o.Status == event.Timeout {
+		switch {
+		case t.silent+1 >= tmlMaxSilent:
+			t.warns = append(t.warns, fmt.Sprintf(
+				"%s: %d tests in a row (up to test %d) crashed or hung without a result line; stopped running further tests of this suite (does it answer --test-index=N with exit 99 past its last test?)",
+				s.Name, tmlMaxSilent, t.index))
+			next = nil
+		case !t.single:
+			next = []*Unit{tmlIndexUnit(s, t.index+1, t.silent+1)}
+		}
 	}
 	return []Outcome{o}, next
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -59,6 +60,10 @@ type Options struct {
 	// running processes under a budget (bytes; 0 = no budget).
 	MemoryBudget int64
 	ExpectedRSS  func(u *protocol.Unit) int64
+
+	// Remote, when set, runs every unit on a remote execution service;
+	// Jobs is then the remote concurrency.
+	Remote Remote
 }
 
 // Dispatcher owns a run's state. Create it with New and call Run once.
@@ -80,6 +85,8 @@ type Dispatcher struct {
 	baseEnv     []string
 	pending     map[*protocol.Suite]int // units queued or running, per suite
 	attempts    map[string]int          // attempts so far, per test id
+	ctx         context.Context         // cancelled on interrupt (remote actions)
+	cancel      context.CancelFunc
 }
 
 type delayedUnit struct {
@@ -119,6 +126,7 @@ func New(units []*protocol.Unit, o Options, emit func(*event.Event)) *Dispatcher
 		pending:  map[*protocol.Suite]int{},
 		attempts: map[string]int{},
 	}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, proc.CookieVar+"=") {
 			d.baseEnv = append(d.baseEnv, kv)
@@ -182,6 +190,7 @@ func (d *Dispatcher) Run() event.Stats {
 		}
 		d.stats.NotRun += len(d.delayed)
 	}
+	d.cancel()
 	d.stats.Wall = time.Since(d.stats.Start)
 	d.send(&event.Event{Kind: event.RunEnd})
 	return d.stats
@@ -285,7 +294,7 @@ func (d *Dispatcher) start(u *protocol.Unit) {
 		d.groupUse[g]++
 	}
 	d.stats.Running = len(d.running)
-	go execute(r, d.msgs, d.o.Passthrough)
+	go execute(d.ctx, r, d.msgs, d.o.Passthrough, d.o.Remote)
 }
 
 func (d *Dispatcher) procEvent(r *running) *event.Proc {

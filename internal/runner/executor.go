@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -75,7 +76,11 @@ type exitInfo struct {
 }
 
 // execute runs r's process to completion, reporting to out.
-func execute(r *running, out chan<- msg, passthrough bool) {
+func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, rm Remote) {
+	if rm != nil {
+		executeRemote(ctx, rm, r, out)
+		return
+	}
 	u := r.unit
 	argv := u.Argv()
 	send := func(m msg) { m.r = r; out <- m }

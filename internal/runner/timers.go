@@ -107,6 +107,7 @@ func (d *Dispatcher) diagnosed(r *running, dg *diagnosis, now time.Time) {
 func (d *Dispatcher) interrupt() {
 	d.interrupted++
 	d.stopping = true
+	d.cancel() // remote actions in flight
 	d.stats.Interrupted = true
 	now := time.Now()
 	for _, r := range d.running {
