@@ -522,7 +522,17 @@ func mergeHistories(out string, shards []*shard) error {
 	if len(srcs) == 0 {
 		return nil
 	}
-	return cache.Merge(out, srcs...)
+	// Merge in a scratch state directory, so that out gets history.json
+	// and not the state directory's lock file.
+	tmp, err := os.MkdirTemp(out, ".history-")
+	if err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := cache.Merge(tmp, srcs...); err != nil {
+		return err
+	}
+	return os.Rename(filepath.Join(tmp, OutHistory), dst)
 }
 
 // mergeCoverage merges the raw coverage the shards left in DIR/coverage/raw

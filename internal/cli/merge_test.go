@@ -360,7 +360,9 @@ func TestCombinePresets(t *testing.T) {
 	cached := func(suite string) *event.Result {
 		return &event.Result{Suite: suite, Status: event.Pass, Cached: true, Attempt: 1}
 	}
-	ran := func(suite string) *event.Result { return &event.Result{Suite: suite, Status: event.Fail, Proc: 1, Attempt: 1} }
+	ran := func(suite string) *event.Result {
+		return &event.Result{Suite: suite, Status: event.Fail, Proc: 1, Attempt: 1}
+	}
 	s1 := &shard{dir: "s1", plan: shardPlan{Planned: []string{"a", "b"}}, results: []*event.Result{cached("c"), ran("a")}}
 	s2 := &shard{dir: "s2", plan: shardPlan{Planned: []string{"a", "b"}}, results: []*event.Result{cached("c"), cached("a"), ran("b")}}
 	rs, problems := combine([]*shard{s1, s2})

@@ -48,6 +48,7 @@ type runOptions struct {
 	outputDir    string
 
 	remote remoteFlags
+	cover  coverageFlags
 }
 
 // remoteFlags configure remote execution.
@@ -103,6 +104,10 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.remote.headersEnv, "remote-headers-env", "", "environment variable `NAME` holding \"Key: Value\" header lines (auth)")
 	fs.StringVar(&o.remote.headersFile, "remote-headers-file", "", "`FILE` of \"Key: Value\" header lines (auth)")
 	fs.StringVar(&o.remote.caCert, "remote-ca", "", "PEM `FILE` of the CA for grpcs:// (default: system roots)")
+	fs.BoolVar(&o.cover.on, "coverage", false, "give every test process its own coverage file and merge them (tml, Go -cover, LLVM)")
+	fs.StringVar(&o.cover.output, "coverage-output", "", "write coverage reports into `DIR` (default .volley/coverage)")
+	fs.StringVar(&o.cover.functions, "coverage-functions", "", "`FILE` listing every library function, one per line, for coverage percentages")
+	fs.StringArrayVar(&o.cover.objects, "coverage-object", nil, "another instrumented binary the tests run, for LLVM coverage (repeatable)")
 	_ = fs.MarkHidden("test-threads")
 }
 
@@ -196,6 +201,9 @@ func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
 	strOpt("format", &o.reports.format, opts.Format)
 	strOpt("leak", &o.leak, opts.Leak)
 	strOpt("memory-budget", &o.memBudget, opts.MemoryBudget)
+	if opts.Coverage != nil && !set("coverage") {
+		o.cover.on = *opts.Coverage
+	}
 	if opts.Retries != nil && !set("retries") {
 		o.retries = *opts.Retries
 	}

@@ -21,7 +21,7 @@ type reportFlags struct {
 // openReports builds the reporters a run feeds: the terminal, plus every
 // file report asked for. A report file that cannot be created is a warning
 // (the run still happens) and a failed report at the end.
-func openReports(o *runOptions, stdout, stderr io.Writer, live bool, files *[]*os.File) (report.Reporter, []error) {
+func openReports(o *runOptions, stdout, stderr io.Writer, live bool, files *[]*os.File, cov *report.CoverageSummary) (report.Reporter, []error) {
 	verbose := o.verbose
 	switch o.reports.format {
 	case "line":
@@ -61,7 +61,9 @@ func openReports(o *runOptions, stdout, stderr io.Writer, live bool, files *[]*o
 	}
 	open(o.reports.junit, "JUnit", report.NewJUnit)
 	open(o.reports.json, "event log", report.NewJSON)
-	open(o.reports.html, "HTML", func(w io.Writer) report.Reporter { return report.NewHTML(w, report.HTMLOptions{}) })
+	open(o.reports.html, "HTML", func(w io.Writer) report.Reporter {
+		return report.NewHTML(w, report.HTMLOptions{Coverage: cov, Slowest: o.reports.slowest})
+	})
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
 		rs = append(rs, report.NewAnnotations(stdout))
 	}

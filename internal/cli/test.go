@@ -58,6 +58,10 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if err := useOutputDir(o); err != nil {
 		return err
 	}
+	cov, err := startCoverage(o, cfg, stateDir(o, cfg, cwd))
+	if err != nil {
+		return err
+	}
 	mem := openMemory(stateDir(o, cfg, cwd), o, stderr)
 	pl, suites, err := makePlan(o, cfg, cwd, args, mem, stderr)
 	if err != nil {
@@ -69,7 +73,11 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 
 	live := liveView(o, stdout)
 	var files []*os.File
-	rep, reportErrs := openReports(o, stdout, stderr, live, &files)
+	var covSum report.CoverageSummary
+	rep, reportErrs := openReports(o, stdout, stderr, live, &files, &covSum)
+	if cov != nil {
+		rep = report.Multi(rep, coverageObserver(cov))
+	}
 	if mem != nil {
 		rep = report.Multi(rep, report.Func(mem.observe))
 	}
@@ -110,6 +118,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		dog.Stop()
 		return err
 	}
+	if cov != nil {
+		ro.Env = cov.Env
+	}
 	if rc != nil {
 		defer rc.Close()
 		ro.Remote = rc
@@ -131,6 +142,11 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if mem != nil {
 		if err := mem.save(suites); err != nil {
 			fmt.Fprintf(stderr, "volley: warning: cannot save history: %v\n", err)
+		}
+	}
+	if cov != nil {
+		if err := finishCoverage(cov, stdout, &covSum); err != nil {
+			reportErrs = append(reportErrs, err)
 		}
 	}
 	if err := writeShardFiles(o, pl, stateDir(o, cfg, cwd)); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/volley-test/volley/internal/proc"
 	"github.com/volley-test/volley/internal/protocol"
 	"github.com/volley-test/volley/internal/remote"
 )
@@ -99,6 +100,9 @@ func remoteSpec(r *running) (remote.Spec, map[string]string) {
 			outputs[v] = rel
 			spec.OutputFiles = append(spec.OutputFiles, rel)
 			spec.Env = append(spec.Env, k+"="+rel)
+		case k == proc.CookieVar:
+			// A per-run marker for local sweeping; remotely it would only
+			// make every action unique and defeat the action cache.
 		case keep[k] || strings.HasPrefix(k, "VOLLEY_"):
 			spec.Env = append(spec.Env, kv)
 		}

@@ -1,0 +1,3 @@
+module example.com/covtarget
+
+go 1.22
