@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/volley-test/volley/internal/coverage"
 	"github.com/volley-test/volley/internal/protocol"
 	"github.com/volley-test/volley/internal/report"
 	"io"
@@ -120,6 +121,15 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	}
 	if cov != nil {
 		ro.Env = cov.Env
+		ro.ExtraArgs = func(u *protocol.Unit, env []string) []string {
+			if u.Suite.Protocol != "gotest" {
+				return nil
+			}
+			if flag, ok := coverage.GoTestFlag(u.Suite.Path, env); ok {
+				return []string{flag}
+			}
+			return nil
+		}
 	}
 	if rc != nil {
 		defer rc.Close()

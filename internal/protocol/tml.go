@@ -187,6 +187,11 @@ func (t *tmlSession) exitRunAll(x Exit) ([]Outcome, []*Unit) {
 		return []Outcome{{Status: event.Error, ExitCode: x.Code, Reason: fmt.Sprintf(
 			"%s exited 99 (invalid index) on %s, which takes no index: protocol error in the suite", s.Name, TMLRunAll)}}, nil
 	case !x.TimedOut && x.Signal == "" && (x.Code == 0 || x.Code == 1):
+		if len(t.reported) == 0 {
+			return []Outcome{{Status: event.Error, ExitCode: x.Code, Reason: fmt.Sprintf(
+				"%s exited %d on %s without printing a single TML_RESULT line: is it a tml suite? (run it with --protocol exec, or flush stdout after each result line)",
+				s.Name, x.Code, TMLRunAll)}}, nil
+		}
 		if x.Code == 0 && t.failed {
 			t.warns = append(t.warns, fmt.Sprintf("%s: exited 0 although a test reported FAIL", s.Name))
 		}

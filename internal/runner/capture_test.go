@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// stream is n bytes of recognisable text: byte i is stream(n)[i] for all n.
-func stream(n int) []byte {
+// captureStream is n bytes of recognisable text: byte i is captureStream(n)[i] for all n.
+func captureStream(n int) []byte {
 	var b bytes.Buffer
 	for i := 0; b.Len() < n; i++ {
 		fmt.Fprintf(&b, "line %07d\n", i)
@@ -17,8 +17,8 @@ func stream(n int) []byte {
 	return b.Bytes()[:n]
 }
 
-// write feeds data to c in pieces of at most chunk bytes.
-func write(t *testing.T, c *Capture, data []byte, chunk int) {
+// captureWrite feeds data to c in pieces of at most chunk bytes.
+func captureWrite(t *testing.T, c *Capture, data []byte, chunk int) {
 	t.Helper()
 	for len(data) > 0 {
 		k := min(chunk, len(data))
@@ -33,8 +33,8 @@ func write(t *testing.T, c *Capture, data []byte, chunk int) {
 func TestCaptureInMemory(t *testing.T) {
 	c := NewCapture(t.TempDir())
 	defer c.Close()
-	data := stream(1000)
-	write(t, c, data, 7)
+	data := captureStream(1000)
+	captureWrite(t, c, data, 7)
 	if c.Len() != 1000 {
 		t.Fatalf("Len = %d", c.Len())
 	}
@@ -65,7 +65,7 @@ func TestCaptureInMemory(t *testing.T) {
 	// The segment is a copy: later writes do not change it.
 	seg, _ := c.Segment(0, 10, 0)
 	before := string(seg)
-	write(t, c, []byte("XXXXXXXXXX"), 10)
+	captureWrite(t, c, []byte("XXXXXXXXXX"), 10)
 	if string(seg) != before {
 		t.Errorf("a Segment aliases the buffer")
 	}
@@ -76,8 +76,8 @@ func TestCaptureSpill(t *testing.T) {
 	c := NewCapture(dir)
 	c.memLimit = 100
 	defer c.Close()
-	data := stream(5000)
-	write(t, c, data, 33)
+	data := captureStream(5000)
+	captureWrite(t, c, data, 33)
 	if c.file == nil {
 		t.Fatalf("did not spill past memLimit")
 	}
@@ -87,7 +87,7 @@ func TestCaptureSpill(t *testing.T) {
 	for _, r := range [][2]int64{{0, 5000}, {0, 50}, {90, 110}, {4000, 5000}, {1234, 4321}} {
 		got, dropped := c.Segment(r[0], r[1], 0)
 		if !bytes.Equal(got, data[r[0]:r[1]]) || dropped != 0 {
-			t.Errorf("Segment(%d, %d) = %q... (dropped %d), want the stream's bytes", r[0], r[1], clipBytes(got), dropped)
+			t.Errorf("Segment(%d, %d) = %q... (dropped %d), want the captureStream's bytes", r[0], r[1], captureClip(got), dropped)
 		}
 	}
 	got, dropped := c.Segment(0, 5000, 64)
@@ -102,8 +102,8 @@ func TestCaptureBeyondFileLimitKeepsTail(t *testing.T) {
 	c.fileLimit = 4 << 10
 	defer c.Close()
 	n := tailSize + 100<<10
-	data := stream(n)
-	write(t, c, data, 4000)
+	data := captureStream(n)
+	captureWrite(t, c, data, 4000)
 	size := int64(n)
 	if c.Len() != size {
 		t.Fatalf("Len = %d, want %d", c.Len(), size)
@@ -126,7 +126,7 @@ func TestCaptureBeyondFileLimitKeepsTail(t *testing.T) {
 	// counts the rest as dropped.
 	got, dropped = c.Segment(0, size, 0)
 	if !bytes.Equal(got, data[n-tailSize:]) || dropped != size-int64(tailSize) {
-		t.Errorf("whole stream: %d bytes, dropped %d; want the last %d, dropped %d", len(got), dropped, tailSize, size-int64(tailSize))
+		t.Errorf("whole captureStream: %d bytes, dropped %d; want the last %d, dropped %d", len(got), dropped, tailSize, size-int64(tailSize))
 	}
 	// A range entirely lost between the file and the ring.
 	mid := int64(50 << 10)
@@ -145,16 +145,16 @@ func TestCaptureHugeWrite(t *testing.T) {
 	c := NewCapture(t.TempDir())
 	c.fileLimit = 1 << 20
 	defer c.Close()
-	data := stream(3 << 20)
-	write(t, c, data, len(data)) // one write larger than every limit
+	data := captureStream(3 << 20)
+	captureWrite(t, c, data, len(data)) // one captureWrite larger than every limit
 	size := int64(len(data))
 	got, dropped := c.Segment(size-100, size, 0)
 	if !bytes.Equal(got, data[len(data)-100:]) || dropped != 0 {
-		t.Errorf("tail after one huge write: %d bytes, dropped %d", len(got), dropped)
+		t.Errorf("tail after one huge captureWrite: %d bytes, dropped %d", len(got), dropped)
 	}
 	got, _ = c.Segment(0, 100, 0)
 	if !bytes.Equal(got, data[:100]) {
-		t.Errorf("head after one huge write: %q", clipBytes(got))
+		t.Errorf("head after one huge captureWrite: %q", captureClip(got))
 	}
 }
 
@@ -162,11 +162,11 @@ func TestCaptureSpillFailureKeepsTail(t *testing.T) {
 	c := NewCapture("/nonexistent/dir/for/volley/test")
 	c.memLimit = 10
 	defer c.Close()
-	data := stream(1000)
-	write(t, c, data, 9)
+	data := captureStream(1000)
+	captureWrite(t, c, data, 9)
 	got, dropped := c.Segment(900, 1000, 0)
 	if !bytes.Equal(got, data[900:]) || dropped != 0 {
-		t.Errorf("after a failed spill: %q dropped %d", clipBytes(got), dropped)
+		t.Errorf("after a failed spill: %q dropped %d", captureClip(got), dropped)
 	}
 }
 
@@ -202,12 +202,12 @@ func TestCaptureConcurrent(t *testing.T) {
 func TestCaptureClose(t *testing.T) {
 	c := NewCapture(t.TempDir())
 	c.memLimit = 10
-	write(t, c, stream(100), 100)
+	captureWrite(t, c, captureStream(100), 100)
 	c.Close()
 	c.Close() // twice is fine
 }
 
-func clipBytes(b []byte) []byte {
+func captureClip(b []byte) []byte {
 	if len(b) > 40 {
 		return b[:40]
 	}

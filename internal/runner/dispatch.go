@@ -32,6 +32,9 @@ type Options struct {
 	// Env, when set, returns extra environment for a process and a function
 	// to call when it is done (coverage destinations).
 	Env func(u *protocol.Unit, procID int) (env []string, done func())
+	// ExtraArgs, when set, returns arguments placed right after the
+	// executable, given the process's environment (Go's -test.gocoverdir).
+	ExtraArgs func(u *protocol.Unit, env []string) []string
 	// Interrupt delivers the user's interrupts: the first stops the run
 	// gracefully, the second kills everything at once.
 	Interrupt <-chan os.Signal
@@ -287,6 +290,13 @@ func (d *Dispatcher) start(u *protocol.Unit) {
 		r.cleanup = done
 	}
 	r.env = env
+	r.argv = u.Argv()
+	if d.o.ExtraArgs != nil {
+		if extra := d.o.ExtraArgs(u, env); len(extra) > 0 {
+			n := len(u.Suite.Interpreter) + 1
+			r.argv = append(append(append([]string(nil), r.argv[:n]...), extra...), r.argv[n:]...)
+		}
+	}
 	d.running[r.id] = r
 	d.used += r.threads
 	d.memUse += r.rss
@@ -300,7 +310,7 @@ func (d *Dispatcher) start(u *protocol.Unit) {
 func (d *Dispatcher) procEvent(r *running) *event.Proc {
 	return &event.Proc{
 		ID: r.id, PID: int(r.pid.Load()), Slot: r.slot, Suite: r.unit.Suite.Name,
-		Label: r.unit.Label, Args: r.unit.Argv(), Start: r.start,
+		Label: r.unit.Label, Args: r.argv, Start: r.start,
 	}
 }
 

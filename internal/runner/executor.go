@@ -36,6 +36,7 @@ type running struct {
 	timeout time.Duration
 	capture *Capture
 	env     []string
+	argv    []string
 	cookie  string
 	pid     atomic.Int64
 	killed  atomic.Bool // timed out: volley is killing it
@@ -82,7 +83,7 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 		return
 	}
 	u := r.unit
-	argv := u.Argv()
+	argv := r.argv
 	send := func(m msg) { m.r = r; out <- m }
 	fail := func(err error) {
 		outs, follow := u.Session.Exit(protocol.Exit{Code: -1, Err: err})

@@ -9,15 +9,15 @@ import (
 	"testing/iotest"
 )
 
-// chunkReader returns the data in reads of the given sizes, cycling.
-type chunkReader struct {
+// lineChunkReader returns the data in reads of the given sizes, cycling.
+type lineChunkReader struct {
 	data  []byte
 	sizes []int
 	i     int
 	err   error // returned with the last bytes, like some readers do
 }
 
-func (r *chunkReader) Read(p []byte) (int, error) {
+func (r *lineChunkReader) Read(p []byte) (int, error) {
 	if len(r.data) == 0 {
 		if r.err != nil {
 			return 0, r.err
@@ -34,7 +34,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	return k, nil
 }
 
-func collect(r io.Reader) (lines []string, sink *bytes.Buffer) {
+func collectLines(r io.Reader) (lines []string, sink *bytes.Buffer) {
 	sink = &bytes.Buffer{}
 	readLines(r, sink, func(l []byte) { lines = append(lines, string(l)) })
 	return lines, sink
@@ -47,14 +47,14 @@ func TestReadLines(t *testing.T) {
 		"whole":      func() io.Reader { return strings.NewReader(input) },
 		"one byte":   func() io.Reader { return iotest.OneByteReader(strings.NewReader(input)) },
 		"half":       func() io.Reader { return iotest.HalfReader(strings.NewReader(input)) },
-		"odd chunks": func() io.Reader { return &chunkReader{data: []byte(input), sizes: []int{3, 1, 7, 2}} },
+		"odd chunks": func() io.Reader { return &lineChunkReader{data: []byte(input), sizes: []int{3, 1, 7, 2}} },
 		"data+EOF":   func() io.Reader { return iotest.DataErrReader(strings.NewReader(input)) },
 		"error": func() io.Reader {
-			return &chunkReader{data: []byte(input), sizes: []int{5}, err: errors.New("pipe closed")}
+			return &lineChunkReader{data: []byte(input), sizes: []int{5}, err: errors.New("pipe closed")}
 		},
 	}
 	for name, mk := range readers {
-		lines, sink := collect(mk())
+		lines, sink := collectLines(mk())
 		if strings.Join(lines, "|") != strings.Join(want, "|") {
 			t.Errorf("%s: lines %q, want %q", name, lines, want)
 		}
@@ -65,11 +65,11 @@ func TestReadLines(t *testing.T) {
 }
 
 func TestReadLinesTerminatedLast(t *testing.T) {
-	lines, _ := collect(strings.NewReader("a\nb\n"))
+	lines, _ := collectLines(strings.NewReader("a\nb\n"))
 	if strings.Join(lines, "|") != "a|b" {
 		t.Errorf("lines %q: no extra empty line after the final newline", lines)
 	}
-	lines, _ = collect(strings.NewReader(""))
+	lines, _ = collectLines(strings.NewReader(""))
 	if len(lines) != 0 {
 		t.Errorf("empty input gave lines %q", lines)
 	}
@@ -80,7 +80,7 @@ func TestReadLinesOverlong(t *testing.T) {
 	exact := strings.Repeat("y", maxLine)
 	input := long + "\nnext\n" + exact + "\n" + strings.Repeat("z", 3*maxLine)
 	for _, sizes := range [][]int{{1 << 20}, {1000}, {maxLine - 1, 3}} {
-		lines, sink := collect(&chunkReader{data: []byte(input), sizes: sizes})
+		lines, sink := collectLines(&lineChunkReader{data: []byte(input), sizes: sizes})
 		if len(lines) != 4 {
 			t.Fatalf("sizes %v: %d lines, want 4", sizes, len(lines))
 		}
@@ -88,7 +88,7 @@ func TestReadLinesOverlong(t *testing.T) {
 			t.Errorf("sizes %v: overlong line not cut to its first %d bytes (got %d bytes)", sizes, maxLine, len(lines[0]))
 		}
 		if lines[1] != "next" {
-			t.Errorf("sizes %v: line after an overlong one = %q", sizes, clip(lines[1]))
+			t.Errorf("sizes %v: line after an overlong one = %q", sizes, clipLine(lines[1]))
 		}
 		if lines[2] != exact {
 			t.Errorf("sizes %v: a line of exactly maxLine bytes was altered (%d bytes)", sizes, len(lines[2]))
@@ -124,7 +124,7 @@ func TestReadLinesSinkAtLineEnd(t *testing.T) {
 	}
 }
 
-func clip(s string) string {
+func clipLine(s string) string {
 	if len(s) > 40 {
 		return s[:40] + "..."
 	}

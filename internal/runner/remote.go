@@ -74,7 +74,7 @@ func executeRemote(ctx context.Context, rm Remote, r *running, out chan<- msg) {
 // back to where the local merge expects them.
 func remoteSpec(r *running) (remote.Spec, map[string]string) {
 	u := r.unit
-	spec := remote.Spec{Argv: u.Argv(), Cwd: u.Suite.Cwd, Inputs: u.Suite.Inputs, Timeout: r.timeout}
+	spec := remote.Spec{Argv: r.argv, Cwd: u.Suite.Cwd, Inputs: u.Suite.Inputs, Timeout: r.timeout}
 	if len(u.Tests) > 1 {
 		spec.Timeout = r.timeout * time.Duration(len(u.Tests))
 	} else if len(u.Tests) == 0 && u.Suite.Protocol != "exec" {

@@ -1,0 +1,250 @@
+package protocol
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/volley-test/volley/internal/event"
+)
+
+// listTimeout bounds a harness's list mode; listing should be instant.
+const listTimeout = 60 * time.Second
+
+// tracker follows the tests a unit was asked to run, when they are known in
+// advance (a batch), and which of them have been reported.
+type tracker struct {
+	tests    []string // nil for a whole-suite run
+	reported map[string]bool
+	started  bool // some test started or was reported: the process got going
+}
+
+func newTracker(tests []string) tracker {
+	return tracker{tests: tests, reported: map[string]bool{}}
+}
+
+// known reports whether the unit's tests were known in advance.
+func (t *tracker) known() bool { return t.tests != nil }
+
+// report records a result for name; it is false when name was already
+// reported, so the caller drops the duplicate.
+func (t *tracker) report(name string) bool {
+	t.started = true
+	if t.reported[name] {
+		return false
+	}
+	t.reported[name] = true
+	return true
+}
+
+// unreported lists the known tests without a result, in order, leaving out
+// those in skip.
+func (t *tracker) unreported(skip ...string) []string {
+	var rest []string
+	for _, n := range t.tests {
+		if !t.reported[n] && !has(skip, n) {
+			rest = append(rest, n)
+		}
+	}
+	return rest
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// died winds up a process that ended before it reported all its tests:
+// crashed (a signal, or an exit in the middle of a test), timed out, or
+// could not start. The tests in culprits, those running when it died, get
+// the crash or timeout; the known tests not yet run go to one follow-up unit
+// made by next, which the dispatcher runs at once. With no culprit the first
+// unreported test is blamed, as it was about to run; when the process never
+// got to any test, every test of the unit shares the outcome, since running
+// them again would only repeat it. why, when set, replaces the description
+// of the exit ("panicked"). Culprits the caller already reported are left
+// alone.
+func died(x Exit, why string, culprits []string, t *tracker, next func(tests []string) *Unit) ([]Outcome, []*Unit) {
+	given := why != ""
+	if !given {
+		why = describeExit(x)
+	}
+	status := event.Crash
+	switch {
+	case x.Err != nil:
+		status = event.Error
+	case x.TimedOut:
+		status = event.Timeout
+	}
+	var outs []Outcome
+	add := func(name, reason string) {
+		t.report(name)
+		outs = append(outs, Outcome{Test: name, Status: status, Reason: reason, ExitCode: x.Code})
+	}
+	if x.Err != nil || (!t.started && len(culprits) == 0) {
+		if !t.known() {
+			return []Outcome{{Status: status, Reason: why, ExitCode: x.Code}}, nil
+		}
+		reason := why
+		if x.Err == nil {
+			reason = "the process died before it started any test: " + why
+		}
+		for _, n := range t.unreported() {
+			add(n, reason)
+		}
+		return outs, nil
+	}
+	if len(culprits) == 0 {
+		rest := t.unreported()
+		switch {
+		case !t.known():
+			// Between tests of a whole-suite run: which test is unknown.
+			if !given {
+				why = "between tests: " + why
+			}
+			return []Outcome{{Status: status, Reason: why, ExitCode: x.Code}}, nil
+		case len(rest) == 0:
+			// Every test reported, then the process died (exit handlers,
+			// sanitizers, a hang in teardown): the suite itself failed.
+			return []Outcome{{Status: status, Reason: "after all its tests reported: " + why, ExitCode: x.Code}}, nil
+		}
+		culprits = rest[:1]
+	}
+	reason := why
+	if len(culprits) > 1 {
+		reason = fmt.Sprintf("%s while %d tests ran in parallel (%s)", why, len(culprits), strings.Join(culprits, ", "))
+	}
+	for _, c := range culprits {
+		if !t.reported[c] {
+			add(c, reason)
+		}
+	}
+	if rest := t.unreported(); len(rest) > 0 && next != nil {
+		u := next(rest)
+		u.FollowUp = true
+		return outs, []*Unit{u}
+	}
+	return outs, nil
+}
+
+// notRun reports the known tests the process never mentioned although it
+// ended normally: the binary no longer has them (renamed since the list was
+// taken) or a filter argument of the suite hid them.
+func notRun(t *tracker, suite string, x Exit) []Outcome {
+	var outs []Outcome
+	for _, n := range t.unreported() {
+		t.report(n)
+		outs = append(outs, Outcome{Test: n, Status: event.Error, ExitCode: x.Code, Reason: fmt.Sprintf(
+			"%s exited (%s) without running this test: was it renamed or removed since the suite was listed?", suite, describeExit(x))})
+	}
+	return outs
+}
+
+// batchLabel names a batch for display.
+func batchLabel(s *Suite, tests []string) string {
+	switch len(tests) {
+	case 0:
+		return s.Name
+	case 1:
+		return s.Name + " " + tests[0]
+	}
+	return fmt.Sprintf("%s %s (+%d more)", s.Name, tests[0], len(tests)-1)
+}
+
+// runList runs the suite's list mode (its Args, then args) and returns its
+// standard output. The error names the suite and carries what it printed
+// on standard error.
+func runList(ctx context.Context, s *Suite, cwd string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	argv := (&Unit{Suite: s, Args: args}).Argv()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = cwd
+	cmd.Env = append(os.Environ(), s.Env...)
+	cmd.WaitDelay = time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	what := strings.Join(append([]string{s.Name}, args...), " ")
+	if ctx.Err() == context.DeadlineExceeded {
+		return nil, fmt.Errorf("list %s: %s did not finish within %s", s.Name, what, listTimeout)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("list %s: %w", s.Name, ctx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(stdout.String())
+		}
+		if msg != "" {
+			msg = ": " + clip([]byte(lastLines(msg, 3)))
+		}
+		return nil, fmt.Errorf("list %s: %s failed (%s)%s", s.Name, what, ee.ProcessState, msg)
+	}
+	return nil, fmt.Errorf("list %s: %w", s.Name, err)
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// lines splits output into lines without their line ends.
+func lines(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		out = append(out, strings.TrimRight(l, "\r"))
+	}
+	return out
+}
+
+// notes keeps the last few lines of a test's output, bounded, to explain a
+// failure or a skip in one line.
+type notes struct {
+	lines []string
+}
+
+const (
+	maxNotes    = 6
+	maxNoteLine = 200
+)
+
+func (n *notes) add(line string) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return
+	}
+	if len(line) > maxNoteLine {
+		line = line[:maxNoteLine] + "..."
+	}
+	if len(n.lines) == maxNotes {
+		copy(n.lines, n.lines[1:])
+		n.lines = n.lines[:maxNotes-1]
+	}
+	n.lines = append(n.lines, line)
+}
+
+func (n *notes) last() string {
+	if len(n.lines) == 0 {
+		return ""
+	}
+	return n.lines[len(n.lines)-1]
+}

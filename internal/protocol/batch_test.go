@@ -1,0 +1,112 @@
+package protocol
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/volley-test/volley/internal/event"
+)
+
+func TestDied(t *testing.T) {
+	s := &Suite{Name: "s", Path: "/s"}
+	next := func(tests []string) *Unit { return &Unit{Suite: s, Tests: tests} }
+	segv := Exit{Code: -1, Signal: "SIGSEGV"}
+	for _, tc := range []struct {
+		name      string
+		tests     []string // the unit's; nil for a whole-suite run
+		reported  []string
+		started   bool
+		culprits  []string
+		x         Exit
+		want      []string // "STATUS test" of the outcomes
+		follow    []string
+		reasonHas string
+	}{
+		{name: "culprit, rest follows", tests: []string{"a", "b", "c"}, reported: []string{"a"}, culprits: []string{"b"}, x: segv,
+			want: []string{"CRASH b"}, follow: []string{"c"}, reasonHas: "SIGSEGV"},
+		{name: "no culprit: the next test is blamed", tests: []string{"a", "b", "c"}, reported: []string{"a"}, x: Exit{Code: 3},
+			want: []string{"CRASH b"}, follow: []string{"c"}, reasonHas: "exit code 3"},
+		{name: "timeout of parallel tests", tests: []string{"a", "b", "c", "d"}, started: true, culprits: []string{"a", "c"},
+			x: Exit{Code: -1, TimedOut: true, Timeout: time.Second}, want: []string{"TIMEOUT a", "TIMEOUT c"}, follow: []string{"b", "d"},
+			reasonHas: "2 tests ran in parallel"},
+		{name: "never started: all share", tests: []string{"a", "b"}, x: segv,
+			want: []string{"CRASH a", "CRASH b"}, reasonHas: "before it started any test"},
+		{name: "start error", tests: []string{"a", "b"}, x: Exit{Code: -1, Err: errors.New("no such file")},
+			want: []string{"ERROR a", "ERROR b"}, reasonHas: "no such file"},
+		{name: "all reported, then died", tests: []string{"a"}, reported: []string{"a"}, x: segv,
+			want: []string{"CRASH "}, reasonHas: "after all its tests reported"},
+		{name: "whole run, culprit known", started: true, culprits: []string{"x"}, x: segv, want: []string{"CRASH x"}},
+		{name: "whole run, culprit unknown", started: true, x: segv, want: []string{"CRASH "}, reasonHas: "between tests"},
+		{name: "whole run, start error", x: Exit{Code: -1, Err: errors.New("boom")}, want: []string{"ERROR "}},
+		{name: "culprit already reported", tests: []string{"a", "b"}, reported: []string{"a"}, culprits: []string{"a"}, x: Exit{Code: 2},
+			follow: []string{"b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTracker(tc.tests)
+			tr.started = tc.started
+			for _, r := range tc.reported {
+				tr.report(r)
+			}
+			outs, follow := died(tc.x, "", tc.culprits, &tr, next)
+			var got []string
+			for _, o := range outs {
+				got = append(got, o.Status.String()+" "+o.Test)
+				if !strings.Contains(o.Reason, tc.reasonHas) {
+					t.Errorf("%s: reason %q lacks %q", o.Test, o.Reason, tc.reasonHas)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("outcomes %q, want %q", got, tc.want)
+			}
+			switch {
+			case tc.follow == nil && len(follow) > 0:
+				t.Errorf("follow-up %q, want none", follow[0].Tests)
+			case tc.follow != nil && (len(follow) != 1 || !reflect.DeepEqual(follow[0].Tests, tc.follow) || !follow[0].FollowUp):
+				t.Errorf("follow-ups %v, want one (FollowUp) running %q", follow, tc.follow)
+			}
+		})
+	}
+}
+
+func TestNotRun(t *testing.T) {
+	tr := newTracker([]string{"a", "b", "c"})
+	tr.report("b")
+	outs := notRun(&tr, "s", Exit{})
+	if len(outs) != 2 || outs[0].Test != "a" || outs[1].Test != "c" || outs[0].Status != event.Error {
+		t.Errorf("notRun = %+v", outs)
+	}
+	if len(tr.unreported()) != 0 {
+		t.Errorf("still unreported: %q", tr.unreported())
+	}
+}
+
+func TestBatchLabel(t *testing.T) {
+	s := &Suite{Name: "s"}
+	for _, tc := range []struct {
+		tests []string
+		want  string
+	}{
+		{nil, "s"}, {[]string{"a"}, "s a"}, {[]string{"a", "b", "c"}, "s a (+2 more)"},
+	} {
+		if got := batchLabel(s, tc.tests); got != tc.want {
+			t.Errorf("batchLabel(%q) = %q, want %q", tc.tests, got, tc.want)
+		}
+	}
+}
+
+func TestNotes(t *testing.T) {
+	var n notes
+	if n.last() != "" {
+		t.Fatal("empty notes have a last line")
+	}
+	for i := 0; i < 20; i++ {
+		n.add(strings.Repeat("x", i*30))
+	}
+	n.add("   ")
+	if len(n.lines) != maxNotes || !strings.HasSuffix(n.last(), "...") || len(n.last()) != maxNoteLine+3 {
+		t.Errorf("notes kept %d lines, last %d bytes", len(n.lines), len(n.last()))
+	}
+}

@@ -1,0 +1,383 @@
+package protocol
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/volley-test/volley/internal/event"
+)
+
+// Go test binary flags (`go test -c` output).
+const (
+	GoTestVerbose = "-test.v=test2json" // framing lines marked with ^V
+	GoTestList    = "-test.list"
+	GoTestRun     = "-test.run="
+	GoTestExit0   = "-test.paniconexit0" // os.Exit(0) in a test is a failure, as under go test
+)
+
+// goFrame marks the testing package's own lines in -test.v=test2json mode,
+// so output that merely looks like framing is not mistaken for it.
+const goFrame = 0x16
+
+// GoTest is the harness of Go test binaries. A binary lists its tests with
+// -test.list, runs some with -test.run, and in -test.v=test2json mode frames
+// every test with `=== RUN` and `--- PASS/FAIL/SKIP` lines. Only top-level
+// tests are results; a failing subtest fails its parent. A test that fails
+// and then takes the process down (a panic, exit code 2) crashed; the tests
+// it kept from running go to a follow-up process when they are known.
+type GoTest struct{}
+
+func init() { register(GoTest{}) }
+
+// Name implements Protocol.
+func (GoTest) Name() string { return "gotest" }
+
+// goCwd is where a Go test binary runs: its package directory, taken to be
+// the binary's own (where `go test -c` leaves it), so testdata/ is found.
+func goCwd(s *Suite) string {
+	if s.Cwd != "" {
+		return s.Cwd
+	}
+	return filepath.Dir(s.Path)
+}
+
+// Units implements Protocol. It sets s.Cwd to the binary's directory when
+// empty (the units share s, which the dispatcher keys its per-suite state on).
+func (GoTest) Units(s *Suite) []*Unit {
+	s.Cwd = goCwd(s)
+	return []*Unit{{Suite: s, Args: []string{GoTestVerbose, GoTestExit0}, Label: s.Name, Session: newGoSession(s, nil)}}
+}
+
+// List implements Lister: the binary's Test functions, without examples,
+// benchmarks and fuzz targets.
+func (GoTest) List(ctx context.Context, s *Suite) ([]Test, error) {
+	out, err := runList(ctx, s, goCwd(s), GoTestList, ".")
+	if err != nil {
+		return nil, err
+	}
+	return parseGoList(out), nil
+}
+
+func parseGoList(out []byte) []Test {
+	var tests []Test
+	for _, l := range lines(out) {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "Test") && !strings.ContainsAny(l, " \t/") {
+			tests = append(tests, Test{Name: l})
+		}
+	}
+	return tests
+}
+
+// Batch implements Lister. Like Units, it defaults s.Cwd.
+func (g GoTest) Batch(s *Suite, tests []string) *Unit {
+	s.Cwd = goCwd(s)
+	return &Unit{
+		Suite: s, Args: []string{GoTestVerbose, GoTestExit0, goRunPattern(tests)},
+		Label: batchLabel(s, tests), Tests: tests, Session: newGoSession(s, tests),
+	}
+}
+
+// goRunPattern is the -test.run argument selecting exactly tests.
+func goRunPattern(tests []string) string {
+	q := make([]string, len(tests))
+	for i, t := range tests {
+		q[i] = regexp.QuoteMeta(t)
+	}
+	return GoTestRun + "^(" + strings.Join(q, "|") + ")$"
+}
+
+// goSession follows one Go test binary.
+type goSession struct {
+	suite    *Suite
+	t        tracker
+	framed   bool              // a ^V line was seen: from now on only those frame
+	running  []string          // top-level tests running now, by start
+	cur      string            // the test the next output lines belong to
+	notes    map[string]*notes // output of the running top-level tests
+	subFail  map[string]string // top-level test -> its first failed subtest
+	held     *Outcome          // a FAIL waiting for the next line: a panic may follow
+	crashed  string            // the test whose panic ends the process
+	trailer  bool              // PASS or FAIL trailer: the tests ran to the end
+	failed   bool
+	panicMsg string
+	warns    []string
+}
+
+func newGoSession(s *Suite, tests []string) *goSession {
+	return &goSession{suite: s, t: newTracker(tests), notes: map[string]*notes{}, subFail: map[string]string{}}
+}
+
+func goTop(name string) string {
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
+
+func (g *goSession) Line(raw []byte) []Outcome {
+	raw = bytes.TrimRight(raw, "\r")
+	var outs []Outcome
+	if g.held != nil {
+		if msg, ok := goPanicLine(raw); ok {
+			g.panicMsg = msg
+			h := g.held
+			g.held, g.crashed = nil, h.Test
+			h.Status, h.Reason, h.ExitCode = event.Crash, "panicked: "+msg, 2
+			return []Outcome{*h}
+		}
+		outs = append(outs, *g.held)
+		g.held = nil
+	}
+	frame, ok := g.frame(raw)
+	if !ok {
+		g.output(raw)
+		return outs
+	}
+	if o := g.framing(frame); o != nil {
+		outs = append(outs, *o)
+	}
+	return outs
+}
+
+// frame returns the framing line in raw, if it is one.
+func (g *goSession) frame(raw []byte) (string, bool) {
+	if len(raw) > 0 && raw[0] == goFrame {
+		g.framed = true
+		return string(raw[1:]), true
+	}
+	if g.framed {
+		return "", false
+	}
+	// Plain -test.v output: subtest results are indented.
+	l := strings.TrimLeft(string(raw), " ")
+	for _, p := range []string{"=== ", "--- ", "PASS", "FAIL"} {
+		if strings.HasPrefix(l, p) {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+func goPanicLine(raw []byte) (string, bool) {
+	switch {
+	case bytes.HasPrefix(raw, []byte("panic: ")):
+		return clip(raw[len("panic: "):]), true
+	case bytes.HasPrefix(raw, []byte("fatal error: ")):
+		return clip(raw), true
+	}
+	return "", false
+}
+
+func (g *goSession) output(raw []byte) {
+	if msg, ok := goPanicLine(raw); ok && g.panicMsg == "" {
+		g.panicMsg = msg
+	}
+	top := goTop(g.cur)
+	if top == "" && len(g.running) > 0 {
+		top = g.running[len(g.running)-1]
+	}
+	if n := g.notes[top]; n != nil {
+		n.add(string(raw))
+	}
+}
+
+func (g *goSession) framing(l string) *Outcome {
+	switch {
+	case l == "PASS" || l == "FAIL":
+		g.trailer = true
+	case strings.HasPrefix(l, "=== RUN"):
+		name := strings.TrimSpace(l[len("=== RUN"):])
+		g.cur = name
+		if name != "" && goTop(name) == name {
+			g.t.started = true
+			g.notes[name] = &notes{}
+			g.start(name)
+		}
+	case strings.HasPrefix(l, "=== PAUSE"):
+		g.stop(strings.TrimSpace(l[len("=== PAUSE"):]))
+	case strings.HasPrefix(l, "=== CONT"):
+		name := strings.TrimSpace(l[len("=== CONT"):])
+		g.cur = name
+		if goTop(name) == name {
+			g.start(name)
+		}
+	case strings.HasPrefix(l, "=== NAME"):
+		g.cur = strings.TrimSpace(l[len("=== NAME"):])
+	case strings.HasPrefix(l, "--- PASS: "), strings.HasPrefix(l, "--- FAIL: "), strings.HasPrefix(l, "--- SKIP: "):
+		return g.result(l[4:8], goResultName(l[len("--- PASS: "):]))
+	}
+	return nil
+}
+
+// goResultName takes the name from "TestX (0.01s)".
+func goResultName(s string) string {
+	if i := strings.LastIndex(s, " ("); i >= 0 && strings.HasSuffix(s, ")") {
+		return s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+func (g *goSession) start(name string) {
+	g.stop(name)
+	g.running = append(g.running, name)
+}
+
+func (g *goSession) stop(name string) {
+	for i, r := range g.running {
+		if r == name {
+			g.running = append(g.running[:i], g.running[i+1:]...)
+			return
+		}
+	}
+}
+
+func (g *goSession) result(verdict, name string) *Outcome {
+	top := goTop(name)
+	n := g.notes[top]
+	if n == nil {
+		if !g.framed {
+			return nil // plain -test.v: a test's output that looks like a result
+		}
+		n = &notes{}
+	}
+	if top != name {
+		if verdict == "FAIL" && g.subFail[top] == "" && g.notes[top] != nil {
+			why := name + " failed"
+			if l := n.last(); l != "" {
+				why += ": " + l
+			}
+			g.subFail[top] = why
+		}
+		return nil
+	}
+	g.stop(name)
+	delete(g.notes, name)
+	sub := g.subFail[name]
+	delete(g.subFail, name)
+	if !g.t.report(name) {
+		g.warns = append(g.warns, fmt.Sprintf("%s: %s reported twice; the first result stands", g.suite.Name, name))
+		return nil
+	}
+	o := Outcome{Test: name}
+	switch verdict {
+	case "PASS":
+		o.Status = event.Pass
+	case "SKIP":
+		o.Status, o.Reason = event.Skip, goSkipReason(n.last())
+	default:
+		g.failed = true
+		o.Status, o.ExitCode = event.Fail, 1
+		switch {
+		case sub != "":
+			o.Reason = "subtest " + sub
+		case n.last() != "":
+			o.Reason = n.last()
+		default:
+			o.Reason = "failed"
+		}
+		g.held = &o // reported with the next line, unless that is a panic
+		return nil
+	}
+	return &o
+}
+
+// goSkipReason turns "gopkg_test.go:22: needs a network" into the message.
+func goSkipReason(l string) string {
+	if i := strings.Index(l, ".go:"); i >= 0 && !strings.ContainsAny(l[:i], " \t") {
+		rest := l[i+len(".go:"):]
+		if j := strings.Index(rest, ": "); j >= 0 && strings.Trim(rest[:j], "0123456789") == "" {
+			l = rest[j+2:]
+		}
+	}
+	if l == "" {
+		return "skipped"
+	}
+	return l
+}
+
+func (g *goSession) Running() string {
+	if len(g.running) == 0 {
+		return ""
+	}
+	return g.running[len(g.running)-1]
+}
+
+func (g *goSession) Warnings() []string {
+	w := g.warns
+	g.warns = nil
+	return w
+}
+
+func (g *goSession) Exit(x Exit) ([]Outcome, []*Unit) {
+	s := g.suite
+	var outs []Outcome
+	var culprits []string
+	if g.crashed != "" {
+		culprits = []string{g.crashed} // reported when its panic line came
+	}
+	next := func(tests []string) *Unit { return GoTest{}.Batch(s, tests) }
+	if h := g.held; h != nil {
+		g.held = nil
+		if !x.TimedOut && x.Err == nil {
+			// The test failed and the process died at once: tRunner reports a
+			// panicking test as failed, then re-panics (exit code 2).
+			h.Status = event.Crash
+			switch {
+			case g.panicMsg != "":
+				h.Reason = "panicked: " + g.panicMsg
+			case x.Signal == "" && x.Code == 2:
+				h.Reason = "panicked (exit code 2; the panic is on standard error)"
+			default:
+				h.Reason = "failed, then the process ended before finishing: " + describeExit(x)
+			}
+			h.ExitCode = x.Code
+			culprits = []string{h.Test}
+		}
+		outs = append(outs, *h)
+	}
+	if x.Err == nil && g.trailer && len(culprits) == 0 && !x.TimedOut && x.Signal == "" {
+		return append(outs, g.finished(x)...), nil
+	}
+	if len(culprits) == 0 {
+		culprits = append(culprits, g.running...)
+	}
+	why := ""
+	if x.Err == nil && !x.TimedOut && x.Signal == "" && x.Code == 2 {
+		why = "exit code 2 (a panic? see standard error)"
+	}
+	if x.Err == nil && !x.TimedOut && g.panicMsg != "" {
+		why = "panic: " + g.panicMsg + " (" + describeExit(x) + ")"
+		if strings.HasPrefix(g.panicMsg, "test timed out") {
+			x.TimedOut = true // -test.timeout
+			why = g.panicMsg
+		}
+	}
+	more, follow := died(x, why, culprits, &g.t, next)
+	outs = append(outs, more...)
+	if !g.t.known() && len(culprits) > 0 {
+		g.warns = append(g.warns, fmt.Sprintf("%s: the process died in %s; the tests after it did not run (list the suite to run them: granularity test)",
+			s.Name, strings.Join(culprits, ", ")))
+	}
+	return outs, follow
+}
+
+// finished checks a process that ran to its PASS/FAIL trailer.
+func (g *goSession) finished(x Exit) []Outcome {
+	outs := notRun(&g.t, g.suite.Name, x)
+	switch {
+	case x.Code == 1 && !g.failed && len(outs) == 0:
+		outs = append(outs, Outcome{Status: event.Fail, ExitCode: 1, Reason: fmt.Sprintf(
+			"%s exited 1 (FAIL) although no test failed (TestMain, or a failure outside any test)", g.suite.Name)})
+	case x.Code != 0 && x.Code != 1:
+		outs = append(outs, Outcome{Status: event.Fail, ExitCode: x.Code, Reason: fmt.Sprintf(
+			"%s exited with code %d after its tests finished", g.suite.Name, x.Code)})
+	case x.Code == 0 && g.failed:
+		g.warns = append(g.warns, fmt.Sprintf("%s: exited 0 although a test failed", g.suite.Name))
+	}
+	return outs
+}

@@ -1,0 +1,239 @@
+package protocol
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/volley-test/volley/internal/event"
+)
+
+// goBuildEnv keeps the fixture builds independent of the caller's settings.
+var goBuildEnv = []string{"GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=local"}
+
+var gopkgBin artifact
+
+// gopkgSrc is the fixture package's source directory.
+func gopkgSrc(t testing.TB) string { return filepath.Join(repoRoot(t), "testdata", "harness", "gopkg") }
+
+// gopkgTest builds testdata/harness/gopkg with `go test -c` into a directory
+// that also holds a copy of its testdata/, as if built in the package
+// directory, so the harness's default cwd (the binary's directory) works.
+func gopkgTest(t *testing.T) string {
+	return gopkgBin.get(t, func() (string, string, error) {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			return "", "go is not in PATH", nil
+		}
+		dir := filepath.Join(artifacts, "gopkg")
+		if err := os.MkdirAll(filepath.Join(dir, "testdata"), 0o755); err != nil {
+			return "", "", err
+		}
+		data, err := os.ReadFile(filepath.Join(gopkgSrc(t), "testdata", "input.txt"))
+		if err != nil {
+			return "", "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "testdata", "input.txt"), data, 0o644); err != nil {
+			return "", "", err
+		}
+		bin := filepath.Join(dir, "gopkg.test")
+		_, err = command(gopkgSrc(t), goBuildEnv, gobin, "test", "-c", "-o", bin, ".")
+		return bin, "", err
+	})
+}
+
+func gopkgSuite(t *testing.T) *Suite {
+	return &Suite{Name: "gopkg.test", Path: gopkgTest(t), Protocol: "gotest"}
+}
+
+var gopkgTests = []string{
+	"TestPass", "TestFail", "TestSkip", "TestSub", "TestFramingLookalike", "TestReadsTestdata",
+	"TestParallelA", "TestParallelB", "TestPanics", "TestHangs", "TestLast",
+}
+
+func TestGoTestList(t *testing.T) {
+	t.Parallel()
+	tests, err := GoTest{}.List(context.Background(), gopkgSuite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tt := range tests {
+		names = append(names, tt.Name)
+		if tt.Ignored {
+			t.Errorf("%s: ignored", tt.Name)
+		}
+	}
+	if !reflect.DeepEqual(names, gopkgTests) {
+		t.Errorf("List = %q\nwant %q", names, gopkgTests)
+	}
+}
+
+func TestGoTestListError(t *testing.T) {
+	t.Parallel()
+	s := &Suite{Name: "broken", Path: "/bin/sh", Args: []string{"-c", "echo no such flag >&2; exit 2"}}
+	_, err := GoTest{}.List(context.Background(), s)
+	if err == nil || !strings.Contains(err.Error(), "list broken") || !strings.Contains(err.Error(), "no such flag") {
+		t.Fatalf("List error = %v; want one naming the suite and quoting its stderr", err)
+	}
+}
+
+// goTestJSON runs `go test -json` on the fixture package and returns the
+// top-level results.
+func goTestJSON(t *testing.T) map[string]event.Status {
+	out, err := command(gopkgSrc(t), goBuildEnv, "go", "test", "-json", "-count=1", ".")
+	if err != nil && len(out) == 0 {
+		t.Fatal(err)
+	}
+	got := map[string]event.Status{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var e struct{ Action, Test string }
+		if json.Unmarshal(sc.Bytes(), &e) != nil || e.Test == "" || strings.Contains(e.Test, "/") {
+			continue
+		}
+		switch e.Action {
+		case "pass":
+			got[e.Test] = event.Pass
+		case "fail":
+			got[e.Test] = event.Fail
+		case "skip":
+			got[e.Test] = event.Skip
+		}
+	}
+	return got
+}
+
+func TestGoTestWholeMatchesGoTest(t *testing.T) {
+	t.Parallel()
+	s := gopkgSuite(t)
+	units := GoTest{}.Units(s)
+	if len(units) != 1 || s.Cwd != filepath.Dir(s.Path) {
+		t.Fatalf("Units: %d units, cwd %q; want 1 unit in the binary's directory", len(units), s.Cwd)
+	}
+	r := runReal(t, units[0], nil, 0)
+	want := goTestJSON(t)
+	if got := r.byTest(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("whole run:\n%s\ngo test -json: %s", r, statuses(want))
+	}
+	if o, _ := r.find("TestSkip"); o.Reason != "needs a network" {
+		t.Errorf("TestSkip reason %q, want the t.Skip message", o.Reason)
+	}
+	if o, _ := r.find("TestFail"); !strings.Contains(o.Reason, "want 5") {
+		t.Errorf("TestFail reason %q, want the t.Errorf message", o.Reason)
+	}
+	if len(r.warns) > 0 {
+		t.Errorf("warnings: %q", r.warns)
+	}
+}
+
+func TestGoTestBatchMatchesWhole(t *testing.T) {
+	t.Parallel()
+	s := gopkgSuite(t)
+	whole := runReal(t, GoTest{}.Units(s)[0], nil, 0).byTest()
+	r := runReal(t, GoTest{}.Batch(s, gopkgTests), nil, 0)
+	want := map[string]event.Status{}
+	for _, n := range gopkgTests {
+		want[n] = whole[n]
+	}
+	if got := r.byTest(); !reflect.DeepEqual(got, want) || len(r.units) != 1 {
+		t.Fatalf("batch of all (%d units):\n%s\nwant %s", len(r.units), r, statuses(want))
+	}
+	one := runReal(t, GoTest{}.Batch(s, []string{"TestSkip", "TestReadsTestdata"}), nil, 0)
+	if got := statuses(one.byTest()); got != "TestReadsTestdata=PASS TestSkip=SKIP " {
+		t.Errorf("batch of two: %s", got)
+	}
+}
+
+func TestGoTestPanicContinuesInFollowUp(t *testing.T) {
+	t.Parallel()
+	s := gopkgSuite(t)
+	env := []string{"GOPKG_PANIC=1"}
+	r := runReal(t, GoTest{}.Batch(s, gopkgTests), env, 0)
+	o, _ := r.find("TestPanics")
+	if o.Status != event.Crash || !strings.Contains(o.Reason, "panic") {
+		t.Errorf("TestPanics: %s; want CRASH saying it panicked", formatOutcome(o))
+	}
+	if len(r.units) != 2 || len(r.outs) != len(gopkgTests) {
+		t.Fatalf("%d units, %d outcomes; want 2 units (the rest in a follow-up) and one outcome per test:\n%s", len(r.units), len(r.outs), r)
+	}
+	if got := r.units[1].Tests; !reflect.DeepEqual(got, []string{"TestParallelA", "TestParallelB", "TestHangs", "TestLast"}) {
+		t.Errorf("follow-up runs %q; want the paused parallel tests and those after the panic", got)
+	}
+	for _, o := range r.outs {
+		if o.Test != "TestPanics" && o.Test != "TestFail" && o.Status.Failed() {
+			t.Errorf("%s", formatOutcome(o))
+		}
+	}
+
+	whole := runReal(t, GoTest{}.Units(s)[0], env, 0)
+	if o, _ := whole.find("TestPanics"); o.Status != event.Crash {
+		t.Errorf("whole run: TestPanics %s", formatOutcome(o))
+	}
+	if _, ok := whole.find("TestLast"); ok || len(whole.warns) != 1 || !strings.Contains(whole.warns[0], "did not run") {
+		t.Errorf("whole run: want TestLast not run and a warning saying so:\n%s", whole)
+	}
+}
+
+func TestGoTestTimeout(t *testing.T) {
+	t.Parallel()
+	s := gopkgSuite(t)
+	r := runReal(t, GoTest{}.Batch(s, gopkgTests), []string{"GOPKG_HANG=1"}, 2*time.Second)
+	if o, _ := r.find("TestHangs"); o.Status != event.Timeout {
+		t.Errorf("TestHangs: %s; want TIMEOUT", formatOutcome(o))
+	}
+	if o, _ := r.find("TestLast"); o.Status != event.Pass || len(r.units) != 2 {
+		t.Errorf("TestLast: %s in %d units; want PASS in a follow-up:\n%s", formatOutcome(o), len(r.units), r)
+	}
+}
+
+func TestGoRunPattern(t *testing.T) {
+	got := goRunPattern([]string{"TestA", "Test_b.c", "Test(x)"})
+	want := `-test.run=^(TestA|Test_b\.c|Test\(x\))$`
+	if got != want {
+		t.Errorf("goRunPattern = %s, want %s", got, want)
+	}
+}
+
+func TestParseGoList(t *testing.T) {
+	out := "TestA\nExampleA\nBenchmarkA\nFuzzA\nTestB\nhello from TestMain\n\nTestC\r\n"
+	var got []string
+	for _, tt := range parseGoList([]byte(out)) {
+		got = append(got, tt.Name)
+	}
+	if want := []string{"TestA", "TestB", "TestC"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("parseGoList = %q, want %q", got, want)
+	}
+}
+
+func TestGoSkipReason(t *testing.T) {
+	for in, want := range map[string]string{
+		"gopkg_test.go:22: needs a network": "needs a network",
+		"x_test.go:7: a: b":                 "a: b",
+		"no location here":                  "no location here",
+		"":                                  "skipped",
+		"dir with space/x.go:1: m":          "dir with space/x.go:1: m",
+	} {
+		if got := goSkipReason(in); got != want {
+			t.Errorf("goSkipReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestGoTestGolden(t *testing.T) { testGolden(t, "gotest") }
+
+func FuzzGoTestSession(f *testing.F) {
+	goldenSeeds(f, "gotest")
+	f.Add([]byte("\x16=== RUN   TestA\n\x16--- FAIL: TestA (0.00s)\npanic: boom\n"), uint8(2+8))
+	f.Fuzz(func(t *testing.T, data []byte, sel uint8) {
+		fuzzSession(t, "gotest", []string{"TestA", "TestB", "TestPass"}, data, sel)
+	})
+}
