@@ -97,6 +97,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	inspect := make(chan os.Signal, 1)
 	signal.Notify(inspect, syscall.SIGUSR1)
 	defer signal.Stop(inspect)
+	if live {
+		defer watchKeys(inspect)()
+	}
 
 	ro := runner.Options{
 		Jobs: o.jobs, Timeout: o.timeout, Grace: o.grace, MaxFail: o.maxFail,
