@@ -37,6 +37,9 @@ type Hasher struct {
 	recent time.Duration
 	now    func() time.Time
 	reads  int // files read, for tests
+	// byID remembers, within this process, hashes by file identity alone,
+	// so many paths (symlinks, hard links) to one file are read once.
+	byID map[fileID]string
 }
 
 // memo is a file's remembered hash and the identity it was computed for.
@@ -62,7 +65,7 @@ func newHasher(m map[string]*memo) *Hasher {
 	if m == nil {
 		m = map[string]*memo{}
 	}
-	return &Hasher{memo: m, used: map[string]*memo{}, recent: recent, now: time.Now}
+	return &Hasher{memo: m, used: map[string]*memo{}, recent: recent, now: time.Now, byID: map[fileID]string{}}
 }
 
 // File returns the hex sha256 of a regular file's content.
@@ -81,6 +84,10 @@ func (h *Hasher) File(path string) (string, error) {
 		h.mu.Unlock()
 		return m.Sum, nil
 	}
+	if sum, ok := h.byID[id]; ok && id.Ino != 0 {
+		h.mu.Unlock()
+		return sum, nil
+	}
 	h.reads++
 	h.mu.Unlock()
 
@@ -95,6 +102,7 @@ func (h *Hasher) File(path string) (string, error) {
 		if h.now().UnixNano()-changed >= int64(h.recent) {
 			m := &memo{fileID: id, Sum: sum}
 			h.mu.Lock()
+			h.byID[id] = sum
 			h.memo[path] = m
 			h.used[path] = m
 			h.mu.Unlock()

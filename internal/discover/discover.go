@@ -193,6 +193,8 @@ func fromConfig(p string, cs *config.Suite, req Request) (*protocol.Suite, error
 		}
 	}
 	for _, g := range cs.Inputs {
+		// {name} stands for the suite's file name: per-suite data files.
+		g = strings.ReplaceAll(g, "{name}", filepath.Base(p))
 		ms, err := glob(g, req.Config.Dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: suite %q: inputs: %w", req.Config.Path, cs.Line, cs.Name, err)

@@ -68,9 +68,11 @@ func EnableSubreaper() error {
 	mu.Lock()
 	reaperOn = true
 	mu.Unlock()
-	ch := make(chan os.Signal, 16)
+	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGCHLD)
 	go func() {
+		// Signals coalesce: one pass reaps every orphan that has exited by
+		// then, however many SIGCHLDs announced them.
 		for range ch {
 			reapOrphans()
 		}
@@ -81,15 +83,33 @@ func EnableSubreaper() error {
 // reapOrphans reaps every adopted child that has exited. Children started
 // through Start are left to their own Wait.
 func reapOrphans() {
+	pids := adopted()
 	mu.Lock()
 	defer mu.Unlock()
-	for _, pid := range Children() {
+	for _, pid := range pids {
 		if started[pid] {
 			continue
 		}
 		var ws syscall.WaitStatus
 		_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
 	}
+}
+
+// adopted lists the children of volley's main thread. Orphans re-parented
+// to a subreaper go to its first live thread, the main one, so this one
+// small read finds them all, where Children reads a file per thread.
+func adopted() []int {
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children")
+	if err != nil {
+		return Children()
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // Children lists volley's own child processes, including adopted orphans.
@@ -115,16 +135,19 @@ func Children() []int {
 func Orphans(cookie string) []int {
 	mu.Lock()
 	on := reaperOn
+	mu.Unlock()
+	if !on {
+		return nil
+	}
+	all := adopted()
 	var pids []int
-	for _, pid := range Children() {
+	mu.Lock()
+	for _, pid := range all {
 		if !started[pid] {
 			pids = append(pids, pid)
 		}
 	}
 	mu.Unlock()
-	if !on {
-		return nil
-	}
 	var out []int
 	for _, pid := range pids {
 		if HasCookie(pid, cookie) {
@@ -156,6 +179,7 @@ func HasCookie(pid int, cookie string) bool {
 func Sweep(cookie string) []int {
 	self := os.Getpid()
 	var killed []int
+	seen := map[int]bool{}
 	for round := 0; round < 5; round++ {
 		ents, err := os.ReadDir("/proc")
 		if err != nil {
@@ -169,8 +193,12 @@ func Sweep(cookie string) []int {
 			}
 			if HasCookie(pid, cookie) {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
-				killed = append(killed, pid)
-				found++
+				if !seen[pid] {
+					// A new one: it may have forked while we looked, so look again.
+					seen[pid] = true
+					killed = append(killed, pid)
+					found++
+				}
 			}
 		}
 		if found == 0 {
