@@ -6,7 +6,7 @@
 // -kind seed writes fixture.Seed(scale) (tml suites + volley.toml); -kind
 // exec writes N trivial exec tests t0000, t0001, ... (no config). With
 // -stats it prints the corpus shape (suites, tests, total and longest-suite
-// sleep time) so a script can see the bound on speedup.
+// sleep time, in seconds) so a script can see the bound on speedup.
 package main
 
 import (
@@ -99,9 +99,9 @@ func printStats(dir string, c fixture.Corpus) error {
 		all = append(all, s)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].d > all[j].d })
-	fmt.Printf("suites=%d tests=%d total=%.2fs", c.Suites, c.Tests, total.Seconds())
+	fmt.Printf("suites=%d tests=%d total=%.3f", c.Suites, c.Tests, total.Seconds())
 	if len(all) > 0 {
-		fmt.Printf(" longest=%.2fs longest_suite=%s longest_tests=%d", all[0].d.Seconds(), all[0].name, all[0].tests)
+		fmt.Printf(" longest=%.3f longest_suite=%s longest_tests=%d", all[0].d.Seconds(), all[0].name, all[0].tests)
 	}
 	fmt.Println()
 	return nil

@@ -208,9 +208,13 @@ func writeArchive(o *runOptions, out string, include []string, history bool) (*m
 		}
 	}
 	if history {
+		// The history (--state-dir, else the config's) goes where the
+		// extracted config's state directory will be, when that is inside
+		// the extraction.
 		hist := filepath.Join(stateDir(o, cfg, cwd), OutHistory)
+		there := filepath.Join(stateDir(&runOptions{}, cfg, cfg.Dir), OutHistory)
 		if _, err := os.Stat(hist); err == nil {
-			if rel, err := p.rel(hist, ""); err == nil {
+			if rel, err := p.rel(there, ""); err == nil {
 				p.files[rel] = hist
 			}
 		}
@@ -289,7 +293,8 @@ func (p *packer) write(out string, m *manifest) error {
 	if err != nil {
 		return fmt.Errorf("archive: %w", err)
 	}
-	gz := gzip.NewWriter(f)
+	// Executables compress little better at higher levels, and much slower.
+	gz, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
 	tw := tar.NewWriter(gz)
 	err = p.writeEntries(tw, m)
 	if cerr := tw.Close(); err == nil {

@@ -43,9 +43,11 @@ history.json (the shards' histories merged: copy it to .volley/ or run
 volley history import OUTDIR/history.json) and, when shards wrote DIR/coverage,
 the merged coverage in OUTDIR/coverage.
 
-It fails (exit 2) when the shards do not add up to the plan: a test reported
-by two shards, or a planned test reported by none. Otherwise it prints the
-merged summary and exits 1 if a test failed, like volley test.`,
+It fails (exit 2, naming the tests) when the shards do not add up to the plan:
+a test run by two shards, or a planned test reported by none; the merged files
+are still written, for inspection. Otherwise it prints the merged summary and
+exits 1 if a test failed, like volley test. Results every shard reports without
+running them (cached, ignored) count once.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runMerge(out, args, c.OutOrStdout(), c.ErrOrStderr())
@@ -152,18 +154,22 @@ type logLine struct {
 
 // logResult is the "Volley" object of a test's pass, fail or skip line.
 type logResult struct {
-	Test      string `json:"test"`
-	Attempt   int    `json:"attempt"`
-	Status    string `json:"status"`
-	Reason    string `json:"reason"`
-	ExitCode  int    `json:"exit_code"`
-	Signal    string `json:"signal"`
-	CPUMs     int64  `json:"cpu_ms"`
-	RSSKB     int64  `json:"rss_kb"`
-	Slot      int    `json:"slot"`
-	Proc      int    `json:"proc"`
-	Cached    bool   `json:"cached"`
-	Truncated int64  `json:"output_dropped"`
+	Test        string   `json:"test"`
+	Attempt     int      `json:"attempt"`
+	Status      string   `json:"status"`
+	Reason      string   `json:"reason"`
+	ExitCode    int      `json:"exit_code"`
+	Signal      string   `json:"signal"`
+	CPUMs       int64    `json:"cpu_ms"`
+	RSSKB       int64    `json:"rss_kb"`
+	Slot        int      `json:"slot"`
+	Proc        int      `json:"proc"`
+	Cached      bool     `json:"cached"`
+	Truncated   int64    `json:"output_dropped"`
+	Flaky       bool     `json:"flaky"`
+	Quarantined bool     `json:"quarantined"`
+	Leaked      []string `json:"leaked"`
+	Diagnostics string   `json:"diagnostics"`
 }
 
 // logRun is the "Volley" object of the log's last line.
@@ -247,7 +253,8 @@ func resultOf(l logLine, v logResult, start time.Time, out []string) *event.Resu
 		Suite: l.Package, Test: v.Test, Status: st, Reason: v.Reason, Start: start,
 		ExitCode: v.ExitCode, Signal: v.Signal, Proc: v.Proc, Slot: v.Slot, Attempt: max(v.Attempt, 1),
 		CPU: time.Duration(v.CPUMs) * time.Millisecond, MaxRSS: v.RSSKB << 10, Cached: v.Cached,
-		Truncated: v.Truncated,
+		Truncated: v.Truncated, Flaky: v.Flaky, Quarantined: v.Quarantined, Leaked: v.Leaked,
+		Diagnostics: v.Diagnostics,
 	}
 	if l.Elapsed != nil {
 		r.Duration = time.Duration(*l.Elapsed * float64(time.Second))
@@ -286,7 +293,7 @@ func markAttempts(rs []*event.Result) {
 			failedBefore[id] = failedBefore[id] || r.Status.Failed()
 			continue
 		}
-		r.Flaky = r.Status == event.Pass && failedBefore[id]
+		r.Flaky = r.Flaky || r.Status == event.Pass && failedBefore[id]
 	}
 }
 
@@ -352,6 +359,7 @@ func combine(shards []*shard) (results []*event.Result, problems []string) {
 		}
 	}
 	if len(overlaps) > 0 {
+		sort.Strings(overlaps)
 		problems = append(problems, fmt.Sprintf("%d test(s) reported by more than one shard: %s",
 			len(overlaps), listIDs(overlaps)))
 	}

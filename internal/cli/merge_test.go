@@ -377,3 +377,41 @@ func TestCombinePresets(t *testing.T) {
 		t.Errorf("combined %s, want c/0 a/1 b/1", got)
 	}
 }
+
+// TestMergeCoverage: the shards' raw TML coverage is merged under new
+// process ids, so files of the same id in two shards are both kept.
+func TestMergeCoverage(t *testing.T) {
+	dir := t.TempDir()
+	var shards []*shard
+	for i, names := range []string{"lexer::scan\nparser::parse\n", "parser::parse\ncodegen::emit\n"} {
+		d := filepath.Join(dir, fmt.Sprint("s", i))
+		raw := filepath.Join(d, "coverage", "raw", "tml")
+		if err := os.MkdirAll(raw, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// Both shards' first process is process 1.
+		if err := os.WriteFile(filepath.Join(raw, "suite_test-1.txt"), []byte(names), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := &event.Result{Suite: "suite_test", Test: "0", Status: event.Pass, Proc: 1, Attempt: 1}
+		shards = append(shards, &shard{dir: d, results: []*event.Result{r}})
+	}
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	picked := []*event.Result{shards[0].results[0], shards[1].results[0]}
+	if err := mergeCoverage(out, shards, picked, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "3 functions covered") {
+		t.Errorf("summary:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "coverage", "covered_functions.txt"))
+	if err != nil || strings.Count(string(b), "::") != 3 {
+		t.Errorf("covered_functions.txt: %v\n%s", err, b)
+	}
+	// No coverage in any shard: nothing written, nothing said.
+	stdout.Reset()
+	if err := mergeCoverage(filepath.Join(dir, "none"), []*shard{{dir: dir}}, nil, &stdout, &stderr); err != nil || stdout.Len() > 0 {
+		t.Errorf("without coverage: %v, %q", err, stdout.String())
+	}
+}

@@ -47,8 +47,9 @@ type runOptions struct {
 	partition    string
 	outputDir    string
 
-	remote remoteFlags
-	cover  coverageFlags
+	remote  remoteFlags
+	cover   coverageFlags
+	archive string
 }
 
 // remoteFlags configure remote execution.
@@ -108,6 +109,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.cover.output, "coverage-output", "", "write coverage reports into `DIR` (default .volley/coverage)")
 	fs.StringVar(&o.cover.functions, "coverage-functions", "", "`FILE` listing every library function, one per line, for coverage percentages")
 	fs.StringArrayVar(&o.cover.objects, "coverage-object", nil, "another instrumented binary the tests run, for LLVM coverage (repeatable)")
+	fs.StringVar(&o.archive, "archive", "", "run the suites packed in `FILE` by volley archive (extracted to a temporary directory)")
 	_ = fs.MarkHidden("test-threads")
 }
 

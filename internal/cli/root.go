@@ -72,7 +72,7 @@ kills what hangs and keeps every result.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usage(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
-	root.AddCommand(newTestCmd(), newListCmd(), newDemoCmd(), newVersionCmd(), newCacheCmd(), newQuarantineCmd())
+	root.AddCommand(newTestCmd(), newListCmd(), newDemoCmd(), newVersionCmd(), newCacheCmd(), newQuarantineCmd(), newMergeCmd(), newHistoryCmd(), newArchiveCmd())
 	return root
 }
 

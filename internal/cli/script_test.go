@@ -32,6 +32,11 @@ func TestMain(m *testing.M) {
 	if fixture.Active() {
 		os.Exit(fixture.Main(os.Args))
 	}
+	// Under -race every process sleeps 1s at exit unless told not to, and
+	// every process the tests start is this race-built binary.
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
+	}
 	testscript.Main(m, map[string]func(){"volley": volleyMain})
 }
 
@@ -56,12 +61,7 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv(exitFileVar, filepath.Join(env.WorkDir, ".volley-exit"))
-			// Under -race every process sleeps 1s at exit unless told not
-			// to; volley and its fixtures are all this race-built binary.
-			if g := env.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
-				env.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
-			}
-			return nil
+			return nil // testscript passes GORACE (set in TestMain) on
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"fixture":    cmdFixture,
@@ -173,17 +173,31 @@ func cmdNoProcs(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// waitprocs N waits (up to 10s) until at least N processes of this
-// script's volley runs are alive.
+// waitprocs N [SIG] waits (up to 10s) until at least N processes of this
+// script's volley runs are alive; with SIG, until N of them ignore SIG
+// (a fixture past its ignore-term action).
 func cmdWaitProcs(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: waitprocs N")
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waitprocs N [SIG]")
 	}
 	n, err := strconv.Atoi(args[0])
 	ts.Check(err)
+	var sig syscall.Signal
+	if len(args) == 2 {
+		if sig = unix.SignalNum("SIG" + strings.TrimPrefix(args[1], "SIG")); sig == 0 {
+			ts.Fatalf("unknown signal %q", args[1])
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got := runProcs(ts)
+		if sig != 0 {
+			for pid := range got {
+				if !ignores(pid, sig) {
+					delete(got, pid)
+				}
+			}
+		}
 		if len(got) >= n {
 			return
 		}
@@ -192,6 +206,21 @@ func cmdWaitProcs(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ignores reports whether process pid ignores sig (/proc/PID/status SigIgn).
+func ignores(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return false
 }
 
 // stdoutmax N asserts that the last command's stdout is at most N bytes.

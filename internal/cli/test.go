@@ -46,6 +46,14 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if err != nil {
 		return err
 	}
+	if o.archive != "" {
+		p, cleanup, err := extractArchive(o.archive)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		o.configPath = p
+	}
 	cfg, err := loadConfig(o, cwd)
 	if err != nil {
 		return err
@@ -255,7 +263,7 @@ func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *m
 	if err != nil {
 		return nil, nil, usage(err)
 	}
-	if len(pl.Units) == 0 && len(pl.Preset) == 0 {
+	if len(pl.Units) == 0 && len(pl.Preset) == 0 && po.Partition == nil {
 		return nil, nil, usage(fmt.Errorf("no test matches the filter (see volley list)"))
 	}
 	return pl, found.Suites, nil

@@ -154,6 +154,11 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 			items = append(items, item{suite: l.suite.Name, test: t, est: d})
 		}
 	}
+	// Results decided without running (cached, ignored) are items too, so
+	// each is reported by exactly one shard.
+	for _, r := range p.Preset {
+		items = append(items, item{suite: r.Suite, test: r.Test})
+	}
 	for _, it := range items {
 		p.Items = append(p.Items, it.id())
 	}
@@ -169,6 +174,13 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 				mine[it.id()] = true
 			}
 		}
+		presets := p.Preset[:0]
+		for _, r := range p.Preset {
+			if mine[event.ID(r.Suite, r.Test)] {
+				presets = append(presets, r)
+			}
+		}
+		p.Preset = presets
 		kept := wholes[:0]
 		for _, w := range wholes {
 			if mine[w.s.Name] {

@@ -65,19 +65,24 @@ type jsonEvent struct {
 
 // jsonResult is the "Volley" object of a test's pass, fail or skip line.
 type jsonResult struct {
-	Test      string `json:"test,omitempty"` // volley's test name; absent when the suite is the test
-	Attempt   int    `json:"attempt"`
-	Status    string `json:"status"`
-	Reason    string `json:"reason,omitempty"`
-	ExitCode  int    `json:"exit_code"`
-	Signal    string `json:"signal,omitempty"`
-	CPUMs     int64  `json:"cpu_ms"`
-	RSSKB     int64  `json:"rss_kb"`
-	Slot      int    `json:"slot"`
-	Proc      int    `json:"proc"`
-	PID       int    `json:"pid,omitempty"`
-	Cached    bool   `json:"cached"`
-	Truncated int64  `json:"output_dropped,omitempty"`
+	Test        string   `json:"test,omitempty"` // volley's test name; absent when the suite is the test
+	Attempt     int      `json:"attempt"`
+	Status      string   `json:"status"`
+	Reason      string   `json:"reason,omitempty"`
+	ExitCode    int      `json:"exit_code"`
+	Signal      string   `json:"signal,omitempty"`
+	CPUMs       int64    `json:"cpu_ms"`
+	RSSKB       int64    `json:"rss_kb"`
+	Slot        int      `json:"slot"`
+	Proc        int      `json:"proc"`
+	PID         int      `json:"pid,omitempty"`
+	Cached      bool     `json:"cached"`
+	Truncated   int64    `json:"output_dropped,omitempty"`
+	Retrying    bool     `json:"retrying,omitempty"`
+	Flaky       bool     `json:"flaky,omitempty"`
+	Quarantined bool     `json:"quarantined,omitempty"`
+	Leaked      []string `json:"leaked,omitempty"`
+	Diagnostics string   `json:"diagnostics,omitempty"`
 }
 
 // jsonSuite is the "Volley" object of a package's pass or fail line.
@@ -235,6 +240,8 @@ func (j *jsonLog) result(e *event.Event, r *event.Result) {
 		Attempt: r.Attempt, Status: r.Status.String(), Reason: r.Reason, ExitCode: r.ExitCode,
 		Signal: r.Signal, CPUMs: r.CPU.Milliseconds(), RSSKB: r.MaxRSS >> 10, Slot: r.Slot, Proc: r.Proc,
 		PID: j.pids[r.Proc], Cached: r.Cached, Truncated: r.Truncated, Test: r.Test,
+		Retrying: r.Retrying, Flaky: r.Flaky, Quarantined: r.Quarantined, Leaked: r.Leaked,
+		Diagnostics: r.Diagnostics,
 	}
 	j.line(jsonEvent{Time: e.Time, Action: action, Package: r.Suite, Test: name,
 		Elapsed: secs(r.Duration), Volley: v})
