@@ -102,7 +102,7 @@ func timesLine(s event.Stats) string {
 		parts = append(parts, fmt.Sprintf("%d quarantined failures", s.Quarantined))
 	}
 	if s.Leaks > 0 {
-		parts = append(parts, fmt.Sprintf("%d leaked processes", s.Leaks))
+		parts = append(parts, fmt.Sprintf("%d tests left processes running", s.Leaks))
 	}
 	line := strings.Join(parts, ", ")
 	if s.Interrupted {

@@ -14,9 +14,11 @@ type Capture struct {
 	mu        sync.Mutex
 	mem       []byte
 	file      *os.File
-	fileSize  int64 // bytes in file (the stream's prefix)
-	size      int64 // logical stream length
-	ring      []byte
+	fileSize  int64  // bytes in file (the stream's prefix)
+	size      int64  // logical stream length
+	ring      []byte // circular: the last bytes written, next write at ringPos
+	ringPos   int
+	ringFull  bool
 	dir       string
 	memLimit  int
 	fileLimit int64
@@ -77,15 +79,31 @@ func (c *Capture) Write(p []byte) (int, error) {
 }
 
 func (c *Capture) writeRing(p []byte) {
+	if c.ring == nil {
+		c.ring = make([]byte, tailSize)
+	}
 	if len(p) >= tailSize {
-		c.ring = append(c.ring[:0], p[len(p)-tailSize:]...)
+		copy(c.ring, p[len(p)-tailSize:])
+		c.ringPos, c.ringFull = 0, true
 		return
 	}
-	if len(c.ring)+len(p) > tailSize {
-		drop := len(c.ring) + len(p) - tailSize
-		c.ring = append(c.ring[:0], c.ring[drop:]...)
+	n := copy(c.ring[c.ringPos:], p)
+	if n < len(p) {
+		copy(c.ring, p[n:])
+		c.ringFull = true
 	}
-	c.ring = append(c.ring, p...)
+	c.ringPos = (c.ringPos + len(p)) % tailSize
+	if c.ringPos == 0 && len(p) > 0 {
+		c.ringFull = true
+	}
+}
+
+// tail returns the ring's bytes in stream order.
+func (c *Capture) tail() []byte {
+	if !c.ringFull {
+		return c.ring[:c.ringPos]
+	}
+	return append(append([]byte(nil), c.ring[c.ringPos:]...), c.ring[:c.ringPos]...)
 }
 
 // Len is the number of bytes written so far.
@@ -122,11 +140,12 @@ func (c *Capture) Segment(from, to int64, max int) (data []byte, dropped int64) 
 		n, _ := c.file.ReadAt(data, from)
 		data = data[:n]
 	default:
-		// Only the ring's tail is certain: [size-len(ring), size).
-		ringStart := c.size - int64(len(c.ring))
+		// Only the ring's tail is certain: [size-len(tail), size).
+		t := c.tail()
+		ringStart := c.size - int64(len(t))
 		lo := max64(from, ringStart)
 		if lo < to {
-			data = append([]byte(nil), c.ring[lo-ringStart:to-ringStart]...)
+			data = append([]byte(nil), t[lo-ringStart:to-ringStart]...)
 		}
 	}
 	return data, want - int64(len(data))

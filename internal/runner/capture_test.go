@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // captureStream is n bytes of recognisable text: byte i is captureStream(n)[i] for all n.
@@ -212,4 +213,29 @@ func captureClip(b []byte) []byte {
 		return b[:40]
 	}
 	return b
+}
+
+// Small writes must stay cheap once the tail ring is full: a test that
+// prints short lines one at a time (each pipe read returns one line) must
+// not cost volley a copy of the whole ring per line.
+func TestCaptureSmallWritesAreCheap(t *testing.T) {
+	c := NewCapture(t.TempDir())
+	defer c.Close()
+	line := []byte("fixture output line: the quick brown fox jumps over it\n")
+	const total = 32 << 20
+	start := time.Now()
+	for i, n := 0, 0; n < total; i, n = i+1, n+len(line) {
+		c.Write(line)
+		if i%1024 == 0 && time.Since(start) > 5*time.Second {
+			t.Fatalf("only %d MB of %d-byte writes in %v; every Write copies the %d-byte ring",
+				n>>20, len(line), time.Since(start).Round(time.Millisecond), tailSize)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("32 MB in %d-byte writes took %v; every Write copies the %d-byte ring", len(line), d.Round(time.Millisecond), tailSize)
+	}
+	got, _ := c.Segment(c.Len()-int64(len(line)), c.Len(), 0)
+	if !bytes.Equal(got, line) {
+		t.Errorf("last line = %q", got)
+	}
 }

@@ -197,29 +197,31 @@ func readLines(r io.Reader, sink io.Writer, line func([]byte)) {
 	overlong := false
 	for {
 		n, err := r.Read(buf)
-		if n > 0 {
-			chunk := buf[:n]
-			_, _ = sink.Write(chunk)
-			for len(chunk) > 0 {
-				i := bytes.IndexByte(chunk, '\n')
-				part := chunk
-				if i >= 0 {
-					part = chunk[:i]
-				}
-				if !overlong {
-					room := maxLine - len(cur)
-					if len(part) > room {
-						part, overlong = part[:room], true
-					}
-					cur = append(cur, part...)
-				}
-				if i < 0 {
-					break
-				}
-				line(cur)
-				cur, overlong = cur[:0], false
-				chunk = chunk[i+1:]
+		chunk := buf[:n]
+		for len(chunk) > 0 {
+			i := bytes.IndexByte(chunk, '\n')
+			part := chunk
+			if i >= 0 {
+				part = chunk[:i]
 			}
+			if !overlong {
+				room := maxLine - len(cur)
+				if len(part) > room {
+					part, overlong = part[:room], true
+				}
+				cur = append(cur, part...)
+			}
+			if i < 0 {
+				// No newline: the rest is part of a line still coming.
+				_, _ = sink.Write(chunk)
+				break
+			}
+			// The line is in the capture before its parser sees it, so the
+			// outcome's offset falls right after it.
+			_, _ = sink.Write(chunk[:i+1])
+			line(cur)
+			cur, overlong = cur[:0], false
+			chunk = chunk[i+1:]
 		}
 		if err != nil {
 			if len(cur) > 0 {
