@@ -233,6 +233,9 @@ func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *m
 	if err != nil {
 		return nil, nil, usage(err)
 	}
+	for _, w := range found.Warnings {
+		fmt.Fprintf(stderr, "volley: warning: %s\n", w)
+	}
 	filter, err := plan.NewFilter(o.filter, found.Patterns)
 	if err != nil {
 		return nil, nil, usage(err)

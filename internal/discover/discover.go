@@ -1,6 +1,7 @@
 package discover
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,6 +28,7 @@ type Request struct {
 type Result struct {
 	Suites   []*protocol.Suite
 	Patterns []string
+	Warnings []string // arguments passed over, with the reason
 }
 
 // Discover resolves a request. Errors name the argument or config entry at
@@ -36,6 +38,14 @@ func Discover(req Request) (*Result, error) {
 	var paths []string
 	for _, a := range req.Args {
 		ps, isPath, err := expand(a, req.Cwd)
+		if err == errNoTests && len(req.Args) > 1 {
+			// A directory among many (a shell's DIR/* takes testdata/ too).
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: a directory with no test executable; passed over", a))
+			continue
+		}
+		if err == errNoTests {
+			err = fmt.Errorf("directory %s holds no test executable", a)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -95,6 +105,9 @@ func Discover(req Request) (*Result, error) {
 	return res, nil
 }
 
+// errNoTests is a directory argument with no test executable in it.
+var errNoTests = errors.New("no test executable")
+
 // expand classifies one positional argument.
 func expand(a, cwd string) (paths []string, isPath bool, err error) {
 	if strings.ContainsAny(a, "*?[") {
@@ -130,7 +143,7 @@ func expand(a, cwd string) (paths []string, isPath bool, err error) {
 			}
 		}
 		if len(paths) == 0 {
-			return nil, true, fmt.Errorf("directory %s holds no test executable", a)
+			return nil, true, errNoTests
 		}
 		return paths, true, nil
 	case err == nil:

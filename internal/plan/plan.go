@@ -218,7 +218,7 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 		}
 	}
 	for _, l := range batched {
-		p.Units = append(p.Units, l.units(o, total)...)
+		p.Units = append(p.Units, l.units(o, total, len(wholes)+len(batched))...)
 	}
 	if len(partial) > 0 {
 		f := o.Filter
@@ -238,7 +238,7 @@ type listing struct {
 	run     []string
 }
 
-func (l *listing) units(o Options, total time.Duration) []*protocol.Unit {
+func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.Unit {
 	s := l.suite
 	switch s.Granularity {
 	case "suite":
@@ -255,6 +255,18 @@ func (l *listing) units(o Options, total time.Duration) []*protocol.Unit {
 			return d
 		}
 		return defaultTestGuess
+	}
+	// With enough suites to keep every slot busy, a suite no longer than a
+	// slot's share of the run is not split: each extra process would pay
+	// the suite's start-up (and its set-up) again for nothing.
+	if suites >= 3*o.Jobs {
+		var sum time.Duration
+		for _, t := range l.run {
+			sum += est(t)
+		}
+		if sum <= total/time.Duration(max(o.Jobs, 1)) {
+			return []*protocol.Unit{l.lister.Batch(s, l.run)}
+		}
 	}
 	var us []*protocol.Unit
 	for _, b := range Batches(l.run, est, BatchOptions{

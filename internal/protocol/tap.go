@@ -270,7 +270,9 @@ func (t *tapSession) test(l string) *Outcome {
 	case ok && kw == "todo":
 		t.warn("test %d (%s) passed although marked TODO", num, name)
 	case kw == "todo":
-		o.Status, o.Reason = event.Skip, strings.TrimSpace("TODO: "+why)
+		// An expected failure: not a failure of the run, and counted as
+		// prove counts it (with the passes), the TODO text as the reason.
+		o.Reason = strings.TrimSpace("not ok, marked TODO (expected failure): " + why)
 	case !ok:
 		t.failed = true
 		o.Status, o.ExitCode, o.Reason = event.Fail, 1, "not ok"

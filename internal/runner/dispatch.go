@@ -92,6 +92,15 @@ type Dispatcher struct {
 	cancel      context.CancelFunc
 }
 
+// held is an outcome waiting for its process to exit.
+type held struct {
+	o      protocol.Outcome
+	offset int64
+	at     time.Time
+	start  time.Time // the test's start and output offset when it was held
+	seg    int64
+}
+
 type delayedUnit struct {
 	at time.Time
 	u  *protocol.Unit
@@ -335,8 +344,23 @@ func (d *Dispatcher) handle(m msg) {
 	if m.exited != nil && len(m.exited.leaked) > 0 {
 		d.leaked(r, m)
 	}
-	for _, o := range m.outcomes {
-		d.result(r, o, m.offset, now, m.exited)
+	if m.exited == nil && len(r.unit.Tests) == 1 && len(m.outcomes) > 0 {
+		// A process that runs one test: its result waits for the exit (a
+		// few milliseconds), so it carries the process's CPU and memory.
+		for _, o := range m.outcomes {
+			r.held = append(r.held, held{o, m.offset, now, r.curStart, r.segStart})
+		}
+	} else {
+		if m.exited != nil {
+			for _, h := range r.held {
+				r.curStart, r.segStart = h.start, h.seg
+				d.result(r, h.o, h.offset, h.at, m.exited)
+			}
+			r.held = nil
+		}
+		for _, o := range m.outcomes {
+			d.result(r, o, m.offset, now, m.exited)
+		}
 	}
 	if m.exited == nil {
 		if len(m.outcomes) > 0 {

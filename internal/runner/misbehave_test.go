@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -533,5 +534,36 @@ func TestMisbehaveInspect(t *testing.T) {
 		if !strings.Contains(infos[0], want) {
 			t.Errorf("inspection lacks %q:\n%s", want, infos[0])
 		}
+	}
+}
+
+// TestMisbehaveMaxRSSIsTheTests: the peak RSS recorded for a test (shown
+// in reports, and the history the memory budget admits tests by) is the
+// test's own, not volley's. A process started by os/exec shares volley's
+// memory until it execs, and the kernel carries that memory's high-water
+// mark into the child's rusage, so ru_maxrss alone over-reports every
+// small test as at least volley's size.
+func TestMisbehaveMaxRSSIsTheTests(t *testing.T) {
+	tr, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("SKIP: no true(1)")
+	}
+	// Make this process (the "volley" here) big: 96 MiB touched.
+	ballast := make([]byte, 96<<20)
+	for i := range ballast {
+		if i%4096 == 0 {
+			ballast[i] = 1
+		}
+	}
+	s := &protocol.Suite{Name: "true", Path: tr, Protocol: "exec"}
+	r := mbDispatch(t, runner.Options{Jobs: 1}, 30*time.Second, s)
+	runtime.KeepAlive(ballast)
+	res := r.final(t, "true")
+	if res.Status != event.Pass {
+		t.Fatalf("true: %s", res.Status)
+	}
+	if res.MaxRSS >= 32<<20 {
+		t.Errorf("true(1) is reported with a peak RSS of %d MiB, the size of the process that started it "+
+			"(want its own few MiB): the memory budget would expect every test to be as big as volley", res.MaxRSS>>20)
 	}
 }

@@ -19,7 +19,7 @@ func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now ti
 		r.segStart = offset
 		return
 	}
-	if r.stopped.Load() && ex != nil {
+	if r.stopped.Load() && ex != nil && !now.Before(ex.end) {
 		// Killed by an interrupt: what it did not report did not run.
 		d.stats.NotRun++
 		return
