@@ -72,8 +72,22 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		return err
 	}
 	mem := openMemory(stateDir(o, cfg, cwd), o, stderr)
+	// Supervision starts before planning: listing runs test binaries too.
+	if err := proc.EnableSubreaper(); err != nil {
+		fmt.Fprintf(stderr, "volley: warning: cannot become a child subreaper (%v); daemonized grandchildren will be found by the final sweep only\n", err)
+	}
+	cookie := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+	dog, err := proc.StartWatchdog(cookie)
+	if err != nil {
+		fmt.Fprintf(stderr, "volley: warning: %v; if volley is killed, its tests' descendants may survive\n", err)
+	}
+	defer dog.Stop()
+	// Listing processes inherit volley's environment: mark it for them.
+	os.Setenv(proc.CookieVar, cookie+".list")
+	defer os.Unsetenv(proc.CookieVar)
 	pl, suites, err := makePlan(o, cfg, cwd, args, mem, stderr)
 	if err != nil {
+		proc.Sweep(cookie)
 		return err
 	}
 	if pl.Share != "" {
@@ -91,14 +105,6 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		rep = report.Multi(rep, report.Func(mem.observe))
 	}
 
-	if err := proc.EnableSubreaper(); err != nil {
-		fmt.Fprintf(stderr, "volley: warning: cannot become a child subreaper (%v); daemonized grandchildren will be found by the final sweep only\n", err)
-	}
-	cookie := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
-	dog, err := proc.StartWatchdog(cookie)
-	if err != nil {
-		fmt.Fprintf(stderr, "volley: warning: %v; if volley is killed, its tests' descendants may survive\n", err)
-	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -127,7 +133,6 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	}
 	rc, err := dialRemote(o)
 	if err != nil {
-		dog.Stop()
 		return err
 	}
 	if cov != nil {
@@ -158,6 +163,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	stats := runner.New(pl.Units, ro, rep.Event).Run()
 	for _, pid := range proc.Sweep(cookie) {
 		fmt.Fprintf(stderr, "volley: killed leftover process %d\n", pid)
+	}
+	for _, l := range proc.KillAdopted() {
+		fmt.Fprintf(stderr, "volley: killed leftover process %s (it had dropped volley's environment mark)\n", l)
 	}
 	dog.Stop()
 	if mem != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/volley-test/volley/internal/proc"
 	"io"
 	"os"
 	"os/exec"
@@ -38,7 +39,12 @@ func (t *tool) run(ctx context.Context, dir string, stdout io.Writer, name strin
 	}
 	killGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	// Through proc, like every process volley starts: volley reaps orphans,
+	// and only processes it knows of keep their exit status to themselves.
+	err := proc.Start(cmd)
+	if err == nil {
+		err = proc.Wait(cmd)
+	}
 	text := strings.TrimSpace(string(out.b))
 	if err != nil {
 		short := filepath.Base(name)

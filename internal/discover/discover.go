@@ -80,6 +80,10 @@ func Discover(req Request) (*Result, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s:%d: suite %q: paths: %w", req.Config.Path, cs.Line, cs.Name, err)
 				}
+				if len(ms) == 0 && !strings.ContainsAny(g, "*?[") {
+					return nil, fmt.Errorf("%s:%d: suite %q: path %s does not exist (was it built? paths are relative to %s)",
+						req.Config.Path, cs.Line, cs.Name, g, req.Config.Dir)
+				}
 				for _, m := range ms {
 					if !isCandidate(m) {
 						continue

@@ -131,7 +131,8 @@ func Children() []int {
 }
 
 // Orphans lists adopted descendants still alive that carry the given cookie
-// value in their environment: processes a test left behind.
+// value in their environment, or no cookie at all: processes a test left
+// behind.
 func Orphans(cookie string) []int {
 	mu.Lock()
 	on := reaperOn
@@ -150,11 +151,22 @@ func Orphans(cookie string) []int {
 	mu.Unlock()
 	var out []int
 	for _, pid := range pids {
-		if HasCookie(pid, cookie) {
+		if HasCookie(pid, cookie) || lacksCookie(pid) {
 			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// lacksCookie reports whether a live process has no CookieVar at all: a
+// descendant that cleared its environment. An adopted orphan like that
+// found when a test ends is taken to be that test's.
+func lacksCookie(pid int) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil || isZombie(pid) {
+		return false
+	}
+	return !bytes.HasPrefix(env, []byte(CookieVar+"=")) && !bytes.Contains(env, []byte("\x00"+CookieVar+"="))
 }
 
 // HasCookie reports whether process pid has CookieVar=cookie, or a value
@@ -215,4 +227,42 @@ func Cmdline(pid int) string {
 		return ""
 	}
 	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+// KillAdopted kills every adopted orphan still alive — descendants of tests
+// that escaped the cookie (a daemon that cleared its environment) — and
+// their process groups, and describes them ("pid cmdline"). Only a
+// subreaper has adopted orphans; volley's own children are left alone.
+func KillAdopted() []string {
+	mu.Lock()
+	on := reaperOn
+	mu.Unlock()
+	if !on {
+		return nil
+	}
+	var out []string
+	for _, pid := range adopted() {
+		mu.Lock()
+		mine := started[pid]
+		mu.Unlock()
+		if mine || isZombie(pid) {
+			continue
+		}
+		out = append(out, strconv.Itoa(pid)+" "+Cmdline(pid))
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return out
+}
+
+// isZombie reports whether pid has exited and waits to be reaped.
+func isZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }

@@ -1,10 +1,13 @@
 package protocol
 
 import (
+	"syscall"
+
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/volley-test/volley/internal/proc"
 	"os"
 	"os/exec"
 	"strings"
@@ -19,13 +22,21 @@ const listTimeout = 60 * time.Second
 // tracker follows the tests a unit was asked to run, when they are known in
 // advance (a batch), and which of them have been reported.
 type tracker struct {
-	tests    []string // nil for a whole-suite run
+	tests    []string        // nil for a whole-suite run
+	in       map[string]bool // the set of tests
 	reported map[string]bool
 	started  bool // some test started or was reported: the process got going
 }
 
 func newTracker(tests []string) tracker {
-	return tracker{tests: tests, reported: map[string]bool{}}
+	t := tracker{tests: tests, reported: map[string]bool{}}
+	if tests != nil {
+		t.in = make(map[string]bool, len(tests))
+		for _, n := range tests {
+			t.in[n] = true
+		}
+	}
+	return t
 }
 
 // known reports whether the unit's tests were known in advance.
@@ -35,7 +46,8 @@ func (t *tracker) known() bool { return t.tests != nil }
 // reported, so the caller drops the duplicate.
 func (t *tracker) report(name string) bool {
 	t.started = true
-	if t.reported[name] {
+	if t.reported[name] || t.known() && !t.in[name] {
+		// A duplicate, or a test this process was not asked to run.
 		return false
 	}
 	t.reported[name] = true
@@ -103,6 +115,17 @@ func died(x Exit, why string, culprits []string, t *tracker, next func(tests []s
 		}
 		return outs, nil
 	}
+	if t.known() {
+		// Only tests of this unit can be blamed: a name from garbage output
+		// would leave the real culprit unreported and rerun forever.
+		var in []string
+		for _, c := range culprits {
+			if t.in[c] {
+				in = append(in, c)
+			}
+		}
+		culprits = in
+	}
 	if len(culprits) == 0 {
 		rest := t.unreported()
 		switch {
@@ -167,13 +190,31 @@ func runList(ctx context.Context, s *Suite, cwd string, args ...string) ([]byte,
 	ctx, cancel := context.WithTimeout(ctx, listTimeout)
 	defer cancel()
 	argv := (&Unit{Suite: s, Args: args}).Argv()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = cwd
-	cmd.Env = append(os.Environ(), s.Env...)
-	cmd.WaitDelay = time.Second
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		if p, err := exec.LookPath(path); err == nil {
+			path = p
+		}
+	}
+	cmd := &exec.Cmd{Path: path, Args: argv, Dir: cwd, Env: append(os.Environ(), s.Env...), WaitDelay: time.Second}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	// Supervised like a test: its own group, killed with volley, and
+	// whatever it leaves in its group killed when it is done.
+	err := proc.Start(cmd)
+	if err == nil {
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-ctx.Done():
+				proc.KillGroup(cmd.Process.Pid, syscall.SIGKILL)
+			case <-done:
+			}
+		}()
+		err = proc.Wait(cmd)
+		close(done)
+		proc.KillGroup(cmd.Process.Pid, syscall.SIGKILL)
+	}
 	if err == nil {
 		return stdout.Bytes(), nil
 	}

@@ -197,14 +197,23 @@ func (j *jsonLog) result(e *event.Event, r *event.Result) {
 	default:
 		pkg.passed++
 	}
-	pkg.tests++
+	if !r.Retrying {
+		// Attempts that will be retried are in the log, not in the counts.
+		pkg.tests++
+	} else if action == "pass" {
+		pkg.passed--
+	} else if action == "skip" {
+		pkg.skipped--
+	}
 	if r.Cached {
 		pkg.cached++
 	}
 	id := r.ID()
-	if was := pkg.failing[id]; was != failed(r) {
-		pkg.failing[id] = failed(r)
-		if failed(r) {
+	// A quarantined failure does not fail its suite, as it does not fail the run.
+	counts := failed(r) && !r.Quarantined
+	if was := pkg.failing[id]; was != counts {
+		pkg.failing[id] = counts
+		if counts {
 			pkg.nfail++
 		} else {
 			pkg.nfail--

@@ -245,6 +245,9 @@ func readLines(r io.Reader, sink io.Writer, line func([]byte)) {
 func startError(path string, err error) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		if _, statErr := os.Stat(path); statErr == nil {
+			return fmt.Errorf("cannot run %s: the interpreter on its #! line does not exist (install it, or set interpreter in volley.toml)", path)
+		}
 		return fmt.Errorf("cannot run %s: no such file (was it built? check the path or glob)", path)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("cannot run %s: permission denied (is it executable? chmod +x it)", path)

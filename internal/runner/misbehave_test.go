@@ -542,7 +542,7 @@ func TestMisbehaveInspect(t *testing.T) {
 // test's own, not volley's. A process started by os/exec shares volley's
 // memory until it execs, and the kernel carries that memory's high-water
 // mark into the child's rusage, so ru_maxrss alone over-reports every
-// small test as at least volley's size.
+// small test as at least volley's size. (Unknown, 0, is acceptable.)
 func TestMisbehaveMaxRSSIsTheTests(t *testing.T) {
 	tr, err := exec.LookPath("true")
 	if err != nil {
