@@ -1,8 +1,10 @@
 package discover
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,6 +40,14 @@ func Discover(req Request) (*Result, error) {
 	var paths []string
 	for _, a := range req.Args {
 		ps, isPath, err := expand(a, req.Cwd)
+		if err == nil && isPath && len(ps) == 1 && len(req.Args) > 1 && !isCandidate(ps[0]) && !strings.ContainsAny(a, "*?[") {
+			if st, serr := os.Stat(ps[0]); serr == nil && st.Mode().IsRegular() && !looksRunnable(ps[0]) {
+				// A data file among many (a shell's DIR/* takes README, specs...).
+				// A program that lost its +x stays, to fail loudly.
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: not a program (no +x, no #! line, not a binary); passed over", a))
+				continue
+			}
+		}
 		if err == errNoTests && len(req.Args) > 1 {
 			// A directory among many (a shell's DIR/* takes testdata/ too).
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: a directory with no test executable; passed over", a))
@@ -81,8 +91,23 @@ func Discover(req Request) (*Result, error) {
 					return nil, fmt.Errorf("%s:%d: suite %q: paths: %w", req.Config.Path, cs.Line, cs.Name, err)
 				}
 				if len(ms) == 0 && !strings.ContainsAny(g, "*?[") {
-					return nil, fmt.Errorf("%s:%d: suite %q: path %s does not exist (was it built? paths are relative to %s)",
-						req.Config.Path, cs.Line, cs.Name, g, req.Config.Dir)
+					// Named but not built: it stays in the run, where it is
+					// reported as an error; the other suites still run.
+					matched++
+					missing := g
+					if !filepath.IsAbs(missing) {
+						missing = filepath.Join(req.Config.Dir, missing)
+					}
+					proto := cs.Protocol
+					if req.Protocol != "" {
+						proto = req.Protocol
+					}
+					if proto == "" {
+						proto = "exec"
+					}
+					add(&protocol.Suite{Name: protocol.SuiteName(missing), Path: missing, Protocol: proto, Retries: -1})
+					res.Warnings = append(res.Warnings, fmt.Sprintf("%s:%d: suite %q: %s does not exist (was it built?)", req.Config.Path, cs.Line, cs.Name, g))
+					continue
 				}
 				for _, m := range ms {
 					if !isCandidate(m) {
@@ -280,4 +305,18 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// looksRunnable reports whether a file starts like a program: an ELF
+// binary or a #! script.
+func looksRunnable(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	return bytes.HasPrefix(head, []byte("\x7fELF")) || bytes.HasPrefix(head, []byte("#!"))
 }

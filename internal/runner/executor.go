@@ -246,7 +246,14 @@ func startError(path string, err error) error {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		if _, statErr := os.Stat(path); statErr == nil {
-			return fmt.Errorf("cannot run %s: the interpreter on its #! line does not exist (install it, or set interpreter in volley.toml)", path)
+			interp := "the interpreter on its #! line"
+			if b, rerr := os.ReadFile(path); rerr == nil && bytes.HasPrefix(b, []byte("#!")) {
+				line, _, _ := bytes.Cut(b[2:], []byte("\n"))
+				if f := strings.Fields(string(line)); len(f) > 0 {
+					interp = "its interpreter " + f[0]
+				}
+			}
+			return fmt.Errorf("cannot run %s: %s does not exist (install it, or set interpreter in volley.toml)", path, interp)
 		}
 		return fmt.Errorf("cannot run %s: no such file (was it built? check the path or glob)", path)
 	case errors.Is(err, os.ErrPermission):
