@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# bench/remote.sh — the cost of running on a Remote Execution API service
+# (issue "Remote execution"), against the in-repo test server
+# (bench/reapiserver: internal/remote/reapitest on loopback, in-memory CAS,
+# actions run in temporary directories on this machine).
+#
+# Two corpora, each with a fresh server:
+#   seed  the sleep-bound seed corpus, small (SCALE=0.1: 45 tml suites, one
+#         remote action per suite);
+#   exec  NEXEC trivial exec tests (one action per test), run through a
+#         volley.toml written beside them:
+#           [[suite]] name="exec" protocol="exec"
+#           paths=["t[0-9][0-9][0-9][0-9]"] inputs=["{name}.fixture"]
+#         (the .fixture sidecars are not executables, and the remote side
+#         needs each test's sidecar as an input; tests given on the command
+#         line would have no config inputs).
+# For each:
+#   - bytes uploaded by the first remote run (the volley binary the tests
+#     link to, the sidecars, commands and trees) and by a second run with
+#     nothing changed (each run is a fresh volley process; the server's CAS
+#     already has everything, so ~0), from volley's -v line
+#     "volley: remote: N actions, B bytes in K blobs uploaded, ...";
+#   - median walls of RUNS interleaved runs, local `-j$JOBS` vs remote
+#     `--remote URL --remote-jobs $REMOTE_JOBS`, and the per-unit overhead
+#     (remote wall - local wall) / units, a unit being one remote action
+#     (one process); the timed remote runs find every blob already in the CAS.
+# Every run is --no-cache (the local result cache would skip the suites) with
+# a --state-dir of its own per mode.
+#
+# Knobs (environment):
+#   SCALE=0.1        seed corpus size (1 = 454 suites, 3632 tests)
+#   MEAN=20ms        mean test duration of the seed corpus (lognormal), slept
+#   NEXEC=200        exec tests
+#   RUNS=3           timed runs per measurement (median reported)
+#   JOBS=8           local -j
+#   REMOTE_JOBS=8    remote actions in flight
+#   SERVER_TMPDIR=/dev/shm  where the server stages each action's inputs
+#                    (its $TMPDIR; default /dev/shm when writable, else
+#                    ${TMPDIR:-/tmp}). Every action gets its own copy of its
+#                    inputs, the ~23 MB volley binary included: on a disk
+#                    that write-back dominates and makes the runs erratic.
+#   VOLLEY=path      use this volley binary instead of building one
+#   KEEP=1           keep the work directory
+#   SKIP_SEED=1 / SKIP_EXEC=1  skip a corpus
+set -euo pipefail
+
+SCALE=${SCALE:-0.1}
+MEAN=${MEAN:-20ms}
+NEXEC=${NEXEC:-200}
+RUNS=${RUNS:-3}
+JOBS=${JOBS:-8}
+REMOTE_JOBS=${REMOTE_JOBS:-8}
+if [[ -z "${SERVER_TMPDIR:-}" ]]; then
+	SERVER_TMPDIR=${TMPDIR:-/tmp}
+	[[ -d /dev/shm && -w /dev/shm ]] && SERVER_TMPDIR=/dev/shm
+fi
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/volley-bench-remote.XXXXXX")
+srv_pid=
+cleanup() {
+	stop_server
+	if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "remote.sh: $*"; exit 1; }
+
+# --- build ------------------------------------------------------------------
+if [[ -n "${VOLLEY:-}" ]]; then
+	cp "$VOLLEY" "$work/volley"
+else
+	(cd "$root" && go build -o "$work/volley" ./cmd/volley) || die "build volley failed"
+fi
+(cd "$root" && go build -o "$work/corpus" ./bench/corpus) || die "build bench/corpus failed"
+(cd "$root" && go build -o "$work/reapiserver" ./bench/reapiserver) || die "build bench/reapiserver failed"
+V=$work/volley
+# Volley memoizes an executable's hash once its mtime and ctime are 2s old.
+touch -d '-1 minute' "$V"
+
+# --- helpers ----------------------------------------------------------------
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+timed() {
+	local t0 t1
+	t0=$(now)
+	"$@" || die "command failed ($?): $*"
+	t1=$(now)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# cpu_busy: seconds of CPU the whole machine has spent busy (user, nice,
+# system, irq, softirq, steal), from /proc/stat.
+cpu_busy() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat; }
+# cpu_own: sets $own to the CPU seconds of this shell and every descendant it
+# has waited for (bash's times: volley, its tests, servers). Not in a $(...):
+# a subshell's times are its own.
+cpu_own() {
+	times >"$work/times"
+	own=$(awk '{ for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } } END { printf "%.2f", s }' "$work/times")
+}
+expect_summary() {
+	grep -qx "volley: $2 passed, 0 failed, 0 skipped" "$1" ||
+		die "unexpected volley summary in $1 (want $2 passed): $(grep -m1 '^volley:' "$1" || tail -n3 "$1")"
+}
+# remote_stat LOG FIELD: from "volley: remote: N actions, B bytes in K blobs
+# uploaded, ...": actions, bytes or blobs.
+remote_stat() {
+	local line
+	line=$(grep -m1 '^volley: remote: ' "$1") || die "no 'volley: remote:' line in $1 (run with -v)"
+	case $2 in
+	actions) sed 's/^volley: remote: \([0-9]*\) actions.*/\1/' <<<"$line" ;;
+	bytes) sed 's/.* actions, \([0-9]*\) bytes in .*/\1/' <<<"$line" ;;
+	blobs) sed 's/.* bytes in \([0-9]*\) blobs uploaded.*/\1/' <<<"$line" ;;
+	esac
+}
+
+# start_server: a fresh reapiserver (empty CAS) on loopback; sets $url. It
+# serves until its stdin (our fd $srv_in) closes.
+start_server() {
+	local fifo_in=$work/srv.in fifo_out=$work/srv.out
+	rm -f "$fifo_in" "$fifo_out"
+	mkfifo "$fifo_in" "$fifo_out"
+	TMPDIR=$SERVER_TMPDIR "$work/reapiserver" <"$fifo_in" >"$fifo_out" 2>>"$work/reapiserver.log" &
+	srv_pid=$!
+	exec {srv_in}>"$fifo_in"
+	exec {srv_out}<"$fifo_out"
+	IFS= read -r -t 30 url <&"$srv_out" || die "reapiserver printed no URL: $(cat "$work/reapiserver.log")"
+	[[ $url == grpc://127.0.0.1:* ]] || die "reapiserver printed $url"
+}
+stop_server() {
+	[[ -n "$srv_pid" ]] || return 0
+	exec {srv_in}>&- {srv_out}<&-
+	local i
+	for ((i = 0; i < 100; i++)); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$srv_pid" 2>/dev/null && kill -TERM "$srv_pid"
+	wait "$srv_pid" 2>/dev/null || true
+	srv_pid=
+}
+
+# stage_ms: what staging the binary costs the server per action (a copy
+# into SERVER_TMPDIR), to read the per-unit overhead against.
+stage_ms() {
+	local d t
+	d=$(mktemp -d "$SERVER_TMPDIR/volley-bench-stage.XXXXXX")
+	t=$(timed bash -c 'for i in 1 2 3 4 5 6 7 8 9 10; do cp "$1" "$2/v$i"; done' _ "$V" "$d")
+	rm -rf "$d"
+	awk -v t="$t" 'BEGIN { printf "%.1f", t * 100 }'
+}
+
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+# Other work during the measurements: the machine's busy CPU minus ours.
+t_start=$(now) busy_start=$(cpu_busy)
+cpu_own
+own_start=$own
+log "remote.sh: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), RUNS=$RUNS, work $work"
+results=()
+
+# measure NAME CONFIG TESTS: the first/second-run uploads and the timed
+# local/remote runs of the suites of CONFIG; appends to results.
+measure() {
+	local name=$1 config=$2 tests=$3
+	start_server
+	log "$name: reapiserver at $url"
+	run_remote() { "$V" test --config "$config" --no-cache -v --state-dir "$work/state-$name-remote" --remote "$url" --remote-jobs "$REMOTE_JOBS" >"$work/$name-remote.log" 2>&1; }
+	run_local() { "$V" test --config "$config" --no-cache -v --state-dir "$work/state-$name-local" -j"$JOBS" >"$work/$name-local.log" 2>&1; }
+	local first second b1 b2 k1 k2 units
+	first=$(timed run_remote)
+	expect_summary "$work/$name-remote.log" "$tests"
+	b1=$(remote_stat "$work/$name-remote.log" bytes) k1=$(remote_stat "$work/$name-remote.log" blobs)
+	units=$(remote_stat "$work/$name-remote.log" actions)
+	second=$(timed run_remote)
+	expect_summary "$work/$name-remote.log" "$tests"
+	b2=$(remote_stat "$work/$name-remote.log" bytes) k2=$(remote_stat "$work/$name-remote.log" blobs)
+	log "$name: first remote run ${first}s uploaded $b1 bytes in $k1 blobs; second ${second}s uploaded $b2 bytes in $k2 blobs"
+	run_local # warm-up: hashes, history
+	expect_summary "$work/$name-local.log" "$tests"
+	local loc=() rem=() t i
+	for ((i = 1; i <= RUNS; i++)); do
+		t=$(timed run_local)
+		expect_summary "$work/$name-local.log" "$tests"
+		loc+=("$t")
+		t=$(timed run_remote)
+		expect_summary "$work/$name-remote.log" "$tests"
+		rem+=("$t")
+		log "$name run $i: local -j$JOBS ${loc[-1]}s  remote ${rem[-1]}s"
+	done
+	stop_server
+	local ml mr
+	ml=$(median "${loc[@]}") mr=$(median "${rem[@]}")
+	results+=("$(printf 'remote %-4s (%s tests, %s actions): local -j%s %.2fs  remote (--remote-jobs %s) %.2fs  overhead %.1fms per unit (%.1fms per test)' \
+		"$name" "$tests" "$units" "$JOBS" "$ml" "$REMOTE_JOBS" "$mr" \
+		"$(awk -v r="$mr" -v l="$ml" -v n="$units" 'BEGIN { print (r - l) * 1000 / n }')" \
+		"$(awk -v r="$mr" -v l="$ml" -v n="$tests" 'BEGIN { print (r - l) * 1000 / n }')")")
+	results+=("$(printf '            uploaded: first run %s bytes in %s blobs (%.1f MB; %.2fs)  second run, nothing changed: %s bytes in %s blobs' \
+		"$b1" "$k1" "$(awk -v b="$b1" 'BEGIN { print b / 1e6 }')" "$first" "$b2" "$k2")")
+}
+
+# --- seed corpus --------------------------------------------------------------
+if [[ "${SKIP_SEED:-}" != 1 ]]; then
+	seed=$work/seed
+	shape=$("$work/corpus" -exe "$V" -kind seed -out "$seed" -scale "$SCALE" -mean "$MEAN" -stats)
+	tests=$(sed -n 's/.*\<tests=\([^ ]*\).*/\1/p' <<<"$shape")
+	log "seed corpus: $shape"
+	sleep 2 # the corpus files' ctimes age past volley's hash-memo window
+	measure seed "$seed/volley.toml" "$tests"
+fi
+
+# --- exec corpus ----------------------------------------------------------------
+if [[ "${SKIP_EXEC:-}" != 1 ]]; then
+	ex=$work/exec
+	"$work/corpus" -exe "$V" -kind exec -out "$ex" -n "$NEXEC"
+	cat >"$ex/volley.toml" <<-'TOML'
+		[[suite]]
+		name = "exec"
+		protocol = "exec"
+		paths = ["t[0-9][0-9][0-9][0-9]"]
+		inputs = ["{name}.fixture"]
+	TOML
+	shopt -s nullglob
+	found=("$ex"/t[0-9][0-9][0-9][0-9])
+	shopt -u nullglob
+	((${#found[@]} == NEXEC)) || die "exec corpus has ${#found[@]} tests, want $NEXEC"
+	sleep 2
+	measure exec "$ex/volley.toml" "$NEXEC"
+fi
+
+results+=("$(printf '            (the server stages each action'"'"'s inputs in %s: copying the %.1f MB binary there takes %sms)' \
+	"$SERVER_TMPDIR" "$(awk -v b="$(stat -c %s "$V")" 'BEGIN { print b / 1e6 }')" "$(stage_ms)")")
+
+# Other work: CPU the machine spent beyond this script's own processes
+# (the load average cannot tell: the runs themselves raise it).
+cpu_own
+other=$(awk -v b0="$busy_start" -v b1="$(cpu_busy)" -v o0="$own_start" -v o1="$own" 'BEGIN { d = (b1 - b0) - (o1 - o0); printf "%.1f", d < 0 ? 0 : d }')
+wall=$(awk -v a="$t_start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+log "other work during the ${wall}s measured: ${other}s of CPU (this script's own: $(awk -v a="$own_start" -v b="$own" 'BEGIN { printf "%.1f", b - a }')s)"
+if awk -v a="$load_start" -v n="$(nproc)" -v o="$other" -v w="$wall" 'BEGIN { exit !(a > n / 2 || o > 0.1 * w) }'; then
+	results+=("warning: load average $load_start at the start on $(nproc) CPUs; other work took ${other}s of CPU during the ${wall}s measured: the numbers are noisy")
+fi
+echo
+printf '%s\n' "${results[@]}"
