@@ -1,8 +1,11 @@
 package cli_test
 
 import (
+	"context"
+
 	"bytes"
 	"fmt"
+	"github.com/volley-test/volley/internal/remote/reapitest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,14 +67,15 @@ func TestScript(t *testing.T) {
 			return nil // testscript passes GORACE (set in TestMain) on
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"fixture":    cmdFixture,
-			"exitcode":   cmdExitCode,
-			"noprocs":    cmdNoProcs,
-			"waitprocs":  cmdWaitProcs,
-			"stdoutmax":  cmdStdoutMax,
-			"sigvolley":  cmdSigVolley,
-			"sleepfor":   cmdSleep,
-			"countlines": cmdCountLines,
+			"fixture":     cmdFixture,
+			"exitcode":    cmdExitCode,
+			"noprocs":     cmdNoProcs,
+			"waitprocs":   cmdWaitProcs,
+			"stdoutmax":   cmdStdoutMax,
+			"sigvolley":   cmdSigVolley,
+			"sleepfor":    cmdSleep,
+			"countlines":  cmdCountLines,
+			"reapiserver": cmdREAPIServer,
 		},
 	})
 }
@@ -281,4 +285,23 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+// reapiserver starts the in-repo Remote Execution API test server on
+// loopback for the rest of the script and sets $REAPI_URL.
+func cmdREAPIServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: reapiserver")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := reapitest.Start(ctx, reapitest.Options{})
+	if err != nil {
+		cancel()
+		ts.Fatalf("start the test server: %v", err)
+	}
+	ts.Defer(func() {
+		srv.Close()
+		cancel()
+	})
+	ts.Setenv("REAPI_URL", srv.URL())
 }

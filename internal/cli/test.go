@@ -160,7 +160,8 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		}
 		ro.MemoryBudget = budget
 	}
-	stats := runner.New(pl.Units, ro, rep.Event).Run()
+	disp := runner.New(pl.Units, ro, rep.Event)
+	stats := disp.Run()
 	for _, pid := range proc.Sweep(cookie) {
 		fmt.Fprintf(stderr, "volley: killed leftover process %d\n", pid)
 	}
@@ -193,6 +194,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		st := rc.Stats()
 		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries\n",
 			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries)
+	}
+	if err := disp.Fatal(); err != nil {
+		return usage(err)
 	}
 	if err := outcome(stats); err != nil {
 		return err

@@ -88,6 +88,7 @@ type Dispatcher struct {
 	baseEnv     []string
 	pending     map[*protocol.Suite]int // units queued or running, per suite
 	attempts    map[string]int          // attempts so far, per test id
+	fatal       error                   // what stopped the run, if anything did
 	ctx         context.Context         // cancelled on interrupt (remote actions)
 	cancel      context.CancelFunc
 }
@@ -157,6 +158,10 @@ func New(units []*protocol.Unit, o Options, emit func(*event.Event)) *Dispatcher
 	d.stats.Suites = len(suites)
 	return d
 }
+
+// Fatal is the error that stopped the run early (a remote platform no
+// worker matches), or nil.
+func (d *Dispatcher) Fatal() error { return d.fatal }
 
 // Run runs everything and returns the final statistics.
 func (d *Dispatcher) Run() event.Stats {

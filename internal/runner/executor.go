@@ -76,6 +76,7 @@ type exitInfo struct {
 	maxRSS   int64
 	end      time.Time
 	leaked   []string // "pid cmdline" of processes it left running
+	fatal    error    // an error no retry will heal: the run stops
 }
 
 // execute runs r's process to completion, reporting to out.

@@ -91,6 +91,11 @@ func (d *Dispatcher) retry(u *protocol.Unit, attempt int) {
 }
 
 func (d *Dispatcher) finish(r *running, ex *exitInfo) {
+	if ex.fatal != nil && d.fatal == nil {
+		d.fatal = ex.fatal
+		d.stopping = true
+		d.send(&event.Event{Kind: event.Warn, Message: "stopping the run: " + ex.fatal.Error()})
+	}
 	delete(d.running, r.id)
 	d.slots[r.slot] = false
 	d.used -= r.threads

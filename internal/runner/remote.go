@@ -40,11 +40,13 @@ func executeRemote(ctx context.Context, rm Remote, r *running, out chan<- msg) {
 	if err != nil {
 		x := protocol.Exit{Code: -1, Err: fmt.Errorf("remote execution of %s: %w", u.Label, err)}
 		outs, follow := u.Session.Exit(x)
+		ei := &exitInfo{x: x, followUp: follow, end: time.Now()}
 		var pe *remote.PlatformError
 		if errors.As(err, &pe) {
-			follow = nil // no worker will ever take it: do not feed it more
+			// No worker will ever take it: the whole run stops.
+			ei.followUp, ei.fatal = nil, err
 		}
-		send(msg{outcomes: outs, offset: r.capture.Len(), exited: &exitInfo{x: x, followUp: follow, end: time.Now()}})
+		send(msg{outcomes: outs, offset: r.capture.Len(), exited: ei})
 		return
 	}
 	for local, remotePath := range outputs {
