@@ -34,71 +34,23 @@ RUNS=${RUNS:-3}
 JOBS_A=${JOBS_A:-16}
 JOBS_B=${JOBS_B:-2}
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/volley-bench-cache.XXXXXX")
-cleanup() { if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
-trap cleanup EXIT
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "cache.sh: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init cache
+ratio_fmt=%.3f
 
 # --- build ------------------------------------------------------------------
-if [[ -n "${VOLLEY:-}" ]]; then
-	cp "$VOLLEY" "$work/volley"
-else
-	(cd "$root" && go build -o "$work/volley" ./cmd/volley) || die "build volley failed"
-fi
-(cd "$root" && go build -o "$work/corpus" ./bench/corpus) || die "build bench/corpus failed"
-V=$work/volley
-# Volley memoizes an executable's hash once its mtime and ctime are 2s old.
-touch -d '-1 minute' "$V"
+build_volley
+build_bench corpus
+backdate_volley
 
-# --- helpers ----------------------------------------------------------------
-now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
-timed() {
-	local t0 t1
-	t0=$(now)
-	"$@" || die "command failed ($?): $*"
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# cpu_busy: seconds of CPU the whole machine has spent busy (user, nice,
-# system, irq, softirq, steal), from /proc/stat.
-cpu_busy() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat; }
-# cpu_own: sets $own to the CPU seconds of this shell and every descendant it
-# has waited for (bash's times: volley, its tests, servers). Not in a $(...):
-# a subshell's times are its own.
-cpu_own() {
-	times >"$work/times"
-	own=$(awk '{ for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } } END { printf "%.2f", s }' "$work/times")
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
-verdict() { if "$@"; then printf 'ok'; else printf 'MISSED'; fi; }
-expect_summary() {
-	grep -qx "volley: $2 passed, 0 failed, 0 skipped" "$1" ||
-		die "unexpected volley summary in $1 (want $2 passed): $(grep -m1 '^volley:' "$1" || tail -n3 "$1")"
-}
-# makespan EVENTS: volley's run wall in seconds, from the event log's last line.
-makespan() { grep -o '"wall_ms":[0-9]*' "$1" | tail -n1 | awk -F: '{ printf "%.3f", $2 / 1000 }'; }
-# cpusecs EVENTS: the CPU seconds of the run's test processes, from the same line.
-cpusecs() { grep -o '"run":{[^}]*' "$1" | grep -o '"cpu_ms":[0-9]*' | tail -n1 | awk -F: '{ printf "%.3f", $2 / 1000 }'; }
-
-load_start=$(cut -d' ' -f1 /proc/loadavg)
-# Other work during the measurements: the machine's busy CPU minus ours.
-t_start=$(now) busy_start=$(cpu_busy)
-cpu_own
-own_start=$own
-log "cache.sh: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), RUNS=$RUNS, work $work"
+watch_cpu
+log_start "RUNS=$RUNS"
 results=()
 
 # --- (a) result cache: full run vs unchanged rerun ----------------------------
 if [[ "${SKIP_A:-}" != 1 ]]; then
 	seed=$work/seed
-	shape=$("$work/corpus" -exe "$V" -kind seed -out "$seed" -scale "$SCALE" -mean "$MEAN" -stats)
-	get() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" <<<"$shape"; }
+	seed_corpus "$seed"
 	tests=$(get tests) suites=$(get suites)
 	log "(a) corpus: $suites suites, $tests tests, sleep total $(get total)s"
 	sleep 2 # the corpus files' ctimes age past volley's hash-memo window
@@ -125,8 +77,7 @@ fi
 # --- (b) history ordering: makespan without and with history ----------------
 if [[ "${SKIP_B:-}" != 1 ]]; then
 	cpu=$work/cpu
-	shape=$("$work/corpus" -exe "$V" -kind seed -out "$cpu" -scale "$SCALE" -mean "$MEAN" -cpu -stats)
-	get() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" <<<"$shape"; }
+	seed_corpus "$cpu" -cpu
 	tests=$(get tests) total=$(get total) longest=$(get longest)
 	# longest is the longest suite's CPU sum (longest_suite is its name).
 	bound=$(awk -v t="$total" -v l="$longest" -v j="$JOBS_B" 'BEGIN { w = t / j; if (l > w) w = l; printf "%.3f", w }')
@@ -162,14 +113,5 @@ if [[ "${SKIP_B:-}" != 1 ]]; then
 		"$(awk -v c="$mc" -v l="$longest" -v j="$JOBS_B" -v m="$mh" 'BEGIN { w = c / j; if (l > w) w = l; printf "%.3f", m / w }')")")
 fi
 
-# Other work: CPU the machine spent beyond this script's own processes
-# (the load average cannot tell: the runs themselves raise it).
-cpu_own
-other=$(awk -v b0="$busy_start" -v b1="$(cpu_busy)" -v o0="$own_start" -v o1="$own" 'BEGIN { d = (b1 - b0) - (o1 - o0); printf "%.1f", d < 0 ? 0 : d }')
-wall=$(awk -v a="$t_start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-log "other work during the ${wall}s measured: ${other}s of CPU (this script's own: $(awk -v a="$own_start" -v b="$own" 'BEGIN { printf "%.1f", b - a }')s)"
-if awk -v a="$load_start" -v n="$(nproc)" -v o="$other" -v w="$wall" 'BEGIN { exit !(a > n / 2 || o > 0.1 * w) }'; then
-	results+=("warning: load average $load_start at the start on $(nproc) CPUs; other work took ${other}s of CPU during the ${wall}s measured: the numbers are noisy")
-fi
-echo
-printf '%s\n' "${results[@]}"
+warn_cpu
+print_results

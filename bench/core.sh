@@ -33,62 +33,23 @@ RUNS=${RUNS:-3}
 JOBS_HI=${JOBS_HI:-16}
 NEXEC=${NEXEC:-2000}
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/volley-bench-core.XXXXXX")
-cleanup() { if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
-trap cleanup EXIT
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "core.sh: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init core
 
 # --- build ------------------------------------------------------------------
-# Our own copy: a shared /tmp/volley may be rebuilt by someone else mid-run.
-if [[ -n "${VOLLEY:-}" ]]; then
-	cp "$VOLLEY" "$work/volley"
-else
-	(cd "$root" && go build -o "$work/volley" ./cmd/volley) || die "build volley failed"
-fi
-(cd "$root" && go build -o "$work/corpus" ./bench/corpus) || die "build bench/corpus failed"
-V=$work/volley
-# Volley memoizes an executable's hash (its cache key) only once the file's
-# mtime and ctime are 2s old; the corpora link to this binary. Backdate the
-# mtime and let the ctime age, so the warm-up runs memoize it.
-touch -d '-1 minute' "$V"
-sleep 2
+build_volley
+build_bench corpus
+backdate_volley
+sleep 2 # let the ctime age, so the warm-up runs memoize the hash
 
-# --- helpers ----------------------------------------------------------------
-# now: seconds since the epoch, microseconds (bash 5 $EPOCHREALTIME).
-now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
-# timed CMD...: runs CMD, prints its wall seconds; fails if CMD fails.
-timed() {
-	local t0 t1
-	t0=$(now)
-	"$@" || die "command failed ($?): $*"
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
-# median X...: the median of the numbers.
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
-verdict() { if "$@"; then printf 'ok'; else printf 'MISSED'; fi; }
-# expect_summary LOG N: the run's summary says N passed, 0 failed.
-expect_summary() {
-	grep -qx "volley: $2 passed, 0 failed, 0 skipped" "$1" ||
-		die "unexpected volley summary in $1 (want $2 passed): $(grep -m1 '^volley:' "$1" || tail -n3 "$1")"
-}
-
-load_start=$(cut -d' ' -f1 /proc/loadavg)
-log "core.sh: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), RUNS=$RUNS, work $work"
+watch_load
+log_start "RUNS=$RUNS"
 results=()
 
 # --- (a) sleep-bound seed corpus: -j1 vs -j$JOBS_HI ---------------------------
 if [[ "${SKIP_A:-}" != 1 ]]; then
 	seed=$work/seed
-	shape=$("$work/corpus" -exe "$V" -kind seed -out "$seed" -scale "$SCALE" -mean "$MEAN" -stats)
-	# shape: suites=N tests=N total=S longest=S longest_suite=NAME longest_tests=N
-	get() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" <<<"$shape"; }
+	seed_corpus "$seed"
 	suites=$(get suites) tests=$(get tests) total=$(get total) longest=$(get longest)
 	# Ideal wall at -jN is at least max(total/N, longest suite): tml runs a
 	# suite's tests one after another in one process.
@@ -121,12 +82,8 @@ fi
 # --- (b) trivial exec tests: volley -j2 vs xargs -P2 -------------------------
 if [[ "${SKIP_B:-}" != 1 ]]; then
 	ex=$work/exec
-	"$work/corpus" -exe "$V" -kind exec -out "$ex" -n "$NEXEC"
-	# The t[0-9]... glob excludes the .fixture sidecars (not executable).
-	shopt -s nullglob
-	tests_b=("$ex"/t[0-9][0-9][0-9][0-9])
-	shopt -u nullglob
-	((${#tests_b[@]} == NEXEC)) || die "exec corpus has ${#tests_b[@]} tests, want $NEXEC"
+	exec_corpus "$ex" "$NEXEC"
+	tests_b=("${exec_tests[@]}")
 	printf '%s\n' "${tests_b[@]}" >"$work/exec.list"
 	# --protocol exec: the fixture executable is the volley binary, which
 	# contains the tml marker, so detection would call every test tml (and
@@ -168,9 +125,5 @@ if [[ "${SKIP_B:-}" != 1 ]]; then
 	results+=("$(printf '         cold first volley run (empty --state-dir: hashes every executable): %.2fs' "$cold")")
 fi
 
-load_end=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v a="$load_start" -v b="$load_end" -v n="$(nproc)" 'BEGIN { exit !(a > n / 2 || b > n / 2) }'; then
-	results+=("warning: load average was $load_start at the start and $load_end at the end on $(nproc) CPUs: other work competed, the numbers are noisy")
-fi
-echo
-printf '%s\n' "${results[@]}"
+warn_load
+print_results

@@ -25,22 +25,11 @@
 # target, 1 otherwise. See bench/FAULTS.md for the last results.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/volley-bench-faults.XXXXXX")
-cleanup() { if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
-trap cleanup EXIT
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "faults.sh: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init faults
 
 # --- build ------------------------------------------------------------------
-if [[ -n "${VOLLEY:-}" ]]; then
-	cp "$VOLLEY" "$work/volley"
-else
-	(cd "$root" && go build -o "$work/volley" ./cmd/volley) || die "build volley failed"
-fi
-V=$work/volley
+build_volley
 status=0
 
 # --- (a) the scenarios --------------------------------------------------------

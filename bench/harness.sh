@@ -43,40 +43,16 @@ PKGS=${PKGS:-strings bytes strconv sort fmt encoding/json text/template unicode/
 NGTEST=${NGTEST:-300}
 TAP_SRC=${TAP_SRC:-auto}
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/volley-bench-harness.XXXXXX")
-cleanup() { if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
-trap cleanup EXIT
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "harness.sh: $*"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init harness
 
 # Go commands see neither the caller's GOFLAGS (e.g. -race) nor a workspace.
 export GOFLAGS= GOWORK=off GOTOOLCHAIN=local
 
 # --- build ------------------------------------------------------------------
-if [[ -n "${VOLLEY:-}" ]]; then
-	cp "$VOLLEY" "$work/volley"
-else
-	(cd "$root" && go build -o "$work/volley" ./cmd/volley) || die "build volley failed"
-fi
-V=$work/volley
-touch -d '-1 minute' "$V"
+build_volley
+backdate_volley
 
-# --- helpers (as in core.sh) --------------------------------------------------
-now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
-timed() {
-	local t0 t1
-	t0=$(now)
-	"$@" || die "command failed ($?): $*"
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
-verdict() { if "$@"; then printf 'ok'; else printf 'MISSED'; fi; }
 # volley_ok LOG: the run's summary has 0 failed; prints "passed skipped".
 volley_ok() {
 	local s
@@ -99,8 +75,8 @@ json_longest_suite() {
 	sed -n 's/.*"Action":"\(pass\|fail\)","Package":"\([^"]*\)","Elapsed":\([0-9.e+-]*\).*/\3 \2/p' "$1" | sort -g | tail -n1
 }
 
-load_start=$(cut -d' ' -f1 /proc/loadavg)
-log "harness.sh: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), RUNS=$RUNS JOBS=$JOBS, work $work"
+watch_load
+log_start "RUNS=$RUNS JOBS=$JOBS"
 results=()
 
 # --- (a) Go standard-library test binaries vs go test -p -----------------------
@@ -312,9 +288,5 @@ if [[ "${SKIP_C:-}" != 1 ]]; then
 	fi
 fi
 
-load_end=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v a="$load_start" -v b="$load_end" -v n="$(nproc)" 'BEGIN { exit !(a > n / 2 || b > n / 2) }'; then
-	results+=("warning: load average was $load_start at the start and $load_end at the end on $(nproc) CPUs: other work competed, the numbers are noisy")
-fi
-echo
-printf '%s\n' "${results[@]}"
+warn_load
+print_results

@@ -55,55 +55,16 @@ if [[ -z "${SERVER_TMPDIR:-}" ]]; then
 	[[ -d /dev/shm && -w /dev/shm ]] && SERVER_TMPDIR=/dev/shm
 fi
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/volley-bench-remote.XXXXXX")
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init remote
 srv_pid=
-cleanup() {
-	stop_server
-	if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "remote.sh: $*"; exit 1; }
+on_cleanup() { stop_server; }
 
 # --- build ------------------------------------------------------------------
-if [[ -n "${VOLLEY:-}" ]]; then
-	cp "$VOLLEY" "$work/volley"
-else
-	(cd "$root" && go build -o "$work/volley" ./cmd/volley) || die "build volley failed"
-fi
-(cd "$root" && go build -o "$work/corpus" ./bench/corpus) || die "build bench/corpus failed"
-(cd "$root" && go build -o "$work/reapiserver" ./bench/reapiserver) || die "build bench/reapiserver failed"
-V=$work/volley
-# Volley memoizes an executable's hash once its mtime and ctime are 2s old.
-touch -d '-1 minute' "$V"
+build_volley
+build_bench corpus reapiserver
+backdate_volley
 
-# --- helpers ----------------------------------------------------------------
-now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
-timed() {
-	local t0 t1
-	t0=$(now)
-	"$@" || die "command failed ($?): $*"
-	t1=$(now)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# cpu_busy: seconds of CPU the whole machine has spent busy (user, nice,
-# system, irq, softirq, steal), from /proc/stat.
-cpu_busy() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat; }
-# cpu_own: sets $own to the CPU seconds of this shell and every descendant it
-# has waited for (bash's times: volley, its tests, servers). Not in a $(...):
-# a subshell's times are its own.
-cpu_own() {
-	times >"$work/times"
-	own=$(awk '{ for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); s += t[1] * 60 + t[2] } } END { printf "%.2f", s }' "$work/times")
-}
-expect_summary() {
-	grep -qx "volley: $2 passed, 0 failed, 0 skipped" "$1" ||
-		die "unexpected volley summary in $1 (want $2 passed): $(grep -m1 '^volley:' "$1" || tail -n3 "$1")"
-}
 # remote_stat LOG FIELD: from "volley: remote: N actions, B bytes in K blobs
 # uploaded, ...": actions, bytes or blobs.
 remote_stat() {
@@ -149,12 +110,8 @@ stage_ms() {
 	awk -v t="$t" 'BEGIN { printf "%.1f", t * 100 }'
 }
 
-load_start=$(cut -d' ' -f1 /proc/loadavg)
-# Other work during the measurements: the machine's busy CPU minus ours.
-t_start=$(now) busy_start=$(cpu_busy)
-cpu_own
-own_start=$own
-log "remote.sh: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), RUNS=$RUNS, work $work"
+watch_cpu
+log_start "RUNS=$RUNS"
 results=()
 
 # measure NAME CONFIG TESTS: the first/second-run uploads and the timed
@@ -200,8 +157,8 @@ measure() {
 # --- seed corpus --------------------------------------------------------------
 if [[ "${SKIP_SEED:-}" != 1 ]]; then
 	seed=$work/seed
-	shape=$("$work/corpus" -exe "$V" -kind seed -out "$seed" -scale "$SCALE" -mean "$MEAN" -stats)
-	tests=$(sed -n 's/.*\<tests=\([^ ]*\).*/\1/p' <<<"$shape")
+	seed_corpus "$seed"
+	tests=$(get tests)
 	log "seed corpus: $shape"
 	sleep 2 # the corpus files' ctimes age past volley's hash-memo window
 	measure seed "$seed/volley.toml" "$tests"
@@ -210,7 +167,7 @@ fi
 # --- exec corpus ----------------------------------------------------------------
 if [[ "${SKIP_EXEC:-}" != 1 ]]; then
 	ex=$work/exec
-	"$work/corpus" -exe "$V" -kind exec -out "$ex" -n "$NEXEC"
+	exec_corpus "$ex" "$NEXEC"
 	cat >"$ex/volley.toml" <<-'TOML'
 		[[suite]]
 		name = "exec"
@@ -218,10 +175,6 @@ if [[ "${SKIP_EXEC:-}" != 1 ]]; then
 		paths = ["t[0-9][0-9][0-9][0-9]"]
 		inputs = ["{name}.fixture"]
 	TOML
-	shopt -s nullglob
-	found=("$ex"/t[0-9][0-9][0-9][0-9])
-	shopt -u nullglob
-	((${#found[@]} == NEXEC)) || die "exec corpus has ${#found[@]} tests, want $NEXEC"
 	sleep 2
 	measure exec "$ex/volley.toml" "$NEXEC"
 fi
@@ -229,14 +182,5 @@ fi
 results+=("$(printf '            (the server stages each action'"'"'s inputs in %s: copying the %.1f MB binary there takes %sms)' \
 	"$SERVER_TMPDIR" "$(awk -v b="$(stat -c %s "$V")" 'BEGIN { print b / 1e6 }')" "$(stage_ms)")")
 
-# Other work: CPU the machine spent beyond this script's own processes
-# (the load average cannot tell: the runs themselves raise it).
-cpu_own
-other=$(awk -v b0="$busy_start" -v b1="$(cpu_busy)" -v o0="$own_start" -v o1="$own" 'BEGIN { d = (b1 - b0) - (o1 - o0); printf "%.1f", d < 0 ? 0 : d }')
-wall=$(awk -v a="$t_start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
-log "other work during the ${wall}s measured: ${other}s of CPU (this script's own: $(awk -v a="$own_start" -v b="$own" 'BEGIN { printf "%.1f", b - a }')s)"
-if awk -v a="$load_start" -v n="$(nproc)" -v o="$other" -v w="$wall" 'BEGIN { exit !(a > n / 2 || o > 0.1 * w) }'; then
-	results+=("warning: load average $load_start at the start on $(nproc) CPUs; other work took ${other}s of CPU during the ${wall}s measured: the numbers are noisy")
-fi
-echo
-printf '%s\n' "${results[@]}"
+warn_cpu
+print_results

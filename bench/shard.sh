@@ -29,27 +29,15 @@ MEAN=${MEAN:-20ms}
 JOBS=${JOBS:-2}
 SHARDS=${SHARDS:-4}
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/volley-bench-shard.XXXXXX")
-cleanup() { if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init shard
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "shard.sh: $*"; exit 1; }
+build_volley
+build_bench corpus
 
-if [[ -n "${VOLLEY:-}" ]]; then
-	cp "$VOLLEY" "$work/volley"
-else
-	(cd "$root" && go build -o "$work/volley" ./cmd/volley) || die "build volley failed"
-fi
-(cd "$root" && go build -o "$work/corpus" ./bench/corpus) || die "build bench/corpus failed"
-V=$work/volley
-
-now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
-# timed LOG CMD...: runs CMD with its output in LOG, prints its wall
+# timed_log LOG CMD...: runs CMD with its output in LOG, prints its wall
 # seconds; exit 1 (a failing test) is fine, anything else is not.
-timed() {
+timed_log() {
 	local log=$1 t0 t1 rc=0
 	shift
 	t0=$(now)
@@ -58,24 +46,19 @@ timed() {
 	((rc == 0 || rc == 1)) || die "command failed ($rc): $*"
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
-# makespan DIR: the run's wall in seconds, from DIR/events.json's last line.
-makespan() { grep -o '"wall_ms":[0-9]*' "$1/events.json" | tail -n1 | awk -F: '{ printf "%.3f", $2 / 1000 }'; }
-# cpusecs DIR: the run's CPU seconds (its tests'), from DIR/events.json.
-cpusecs() { grep -o '"run":{[^}]*' "$1/events.json" | grep -o '"cpu_ms":[0-9]*' | tail -n1 | awk -F: '{ printf "%.3f", $2 / 1000 }'; }
 # spread X...: (max-min)/max, in percent.
 spread() { printf '%s\n' "$@" | awk 'NR == 1 { lo = hi = $1 } { if ($1 < lo) lo = $1; if ($1 > hi) hi = $1 } END { printf "%.1f", (hi - lo) * 100 / hi }'; }
 # passed LOG: the N of "volley: N passed, ..." in LOG.
 passed() { sed -n 's/^volley: \([0-9]*\) passed, .*/\1/p' "$1" | tail -n1; }
 
 seed=$work/seed
-shape=$("$work/corpus" -exe "$V" -kind seed -out "$seed" -scale "$SCALE" -mean "$MEAN" -cpu -stats)
-get() { sed -n "s/.*\<$1=\([^ ]*\).*/\1/p" <<<"$shape"; }
+seed_corpus "$seed" -cpu
 tests=$(get tests)
 log "shard.sh: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); corpus $(get suites) suites, $tests tests, cpu total $(get total)s, longest suite $(get longest)s; -j$JOBS, $SHARDS shards"
 
 # 1. The whole corpus once, to record the history every shard starts from.
 base=$work/base
-t=$(timed "$work/whole.log" "$V" test --config "$seed/volley.toml" -j"$JOBS" --no-cache --format plain --state-dir "$base")
+t=$(timed_log "$work/whole.log" "$V" test --config "$seed/volley.toml" -j"$JOBS" --no-cache --format plain --state-dir "$base")
 [[ "$(passed "$work/whole.log")" == "$tests" ]] || die "whole run: $(grep -m1 '^volley:' "$work/whole.log")"
 log "whole corpus -j$JOBS: ${t}s (history recorded)"
 results=("$(printf 'shard whole corpus (%s tests) -j%s: %.2fs; ideal shard %.2fs' "$tests" "$JOBS" "$t" "$(awk -v t="$t" -v n="$SHARDS" 'BEGIN { print t / n }')")")
@@ -89,12 +72,12 @@ for strategy in time hash; do
 		state=$work/state-$strategy-$k out=$work/out-$strategy-$k
 		mkdir -p "$state"
 		cp "$base/history.json" "$state/"
-		t=$(timed "$work/$strategy-$k.log" "$V" test --config "$seed/volley.toml" -j"$JOBS" --no-cache --format plain \
+		t=$(timed_log "$work/$strategy-$k.log" "$V" test --config "$seed/volley.toml" -j"$JOBS" --no-cache --format plain \
 			--state-dir "$state" --partition "$strategy:$k/$SHARDS" --output-dir "$out")
 		n=$(passed "$work/$strategy-$k.log")
 		[[ -n "$n" ]] || die "$strategy:$k/$SHARDS: no summary: $(tail -n3 "$work/$strategy-$k.log")"
 		sum=$((sum + n))
-		m=$(makespan "$out") c=$(cpusecs "$out")
+		m=$(makespan "$out/events.json") c=$(cpusecs "$out/events.json")
 		walls+=("$t") spans+=("$m") cpus+=("$c") dirs+=("$out")
 		log "$strategy:$k/$SHARDS: makespan ${m}s, process ${t}s, cpu ${c}s, $n tests"
 	done
@@ -122,5 +105,4 @@ for strategy in time hash; do
 	results+=("$line")
 done
 
-echo
-printf '%s\n' "${results[@]}"
+print_results
