@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/volley-test/volley/internal/cache"
 	"io"
 	"io/fs"
 	"os"
@@ -358,18 +359,8 @@ func (p *packer) writeEntries(tw *tar.Writer, m *manifest) error {
 	return nil
 }
 
-func sha256File(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+// sha256File is the hex sha256 of a file's content.
+func sha256File(path string) (string, error) { return cache.NewHasher().File(path) }
 
 // extractArchive unpacks an archive written by `volley archive` into a new
 // temporary directory and returns the path of its volley.toml there, and

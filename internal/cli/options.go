@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/volley-test/volley/internal/bytesize"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -282,24 +283,9 @@ func parseSize(s string) (int64, error) {
 	if s == "" {
 		return -1, nil
 	}
-	mult := int64(1)
-	switch strings.ToUpper(s[len(s)-1:]) {
-	case "K":
-		mult = 1 << 10
-	case "M":
-		mult = 1 << 20
-	case "G":
-		mult = 1 << 30
-	case "T":
-		mult = 1 << 40
-	}
-	num := s
-	if mult > 1 {
-		num = s[:len(s)-1]
-	}
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || n < 0 {
+	n, err := bytesize.Parse(s)
+	if err != nil {
 		return 0, fmt.Errorf("want a size like 512M or 8G")
 	}
-	return int64(n * float64(mult)), nil
+	return n, nil
 }
