@@ -39,6 +39,18 @@ func newTracker(tests []string) tracker {
 	return t
 }
 
+// accept records a result for name, as report does, and otherwise says in
+// a warning why the result is dropped.
+func (t *tracker) accept(suite, name string) (ok bool, warning string) {
+	if t.report(name) {
+		return true, ""
+	}
+	if t.reported[name] {
+		return false, fmt.Sprintf("%s: %s reported twice; the first result stands", suite, name)
+	}
+	return false, fmt.Sprintf("%s: a result for %s, which this process was not asked to run; ignored", suite, name)
+}
+
 // known reports whether the unit's tests were known in advance.
 func (t *tracker) known() bool { return t.tests != nil }
 

@@ -259,8 +259,8 @@ func (g *goSession) result(verdict, name string) *Outcome {
 	delete(g.notes, name)
 	sub := g.subFail[name]
 	delete(g.subFail, name)
-	if !g.t.report(name) {
-		g.warns = append(g.warns, fmt.Sprintf("%s: %s reported twice; the first result stands", g.suite.Name, name))
+	if ok, w := g.t.accept(g.suite.Name, name); !ok {
+		g.warns = append(g.warns, w)
 		return nil
 	}
 	o := Outcome{Test: name}

@@ -196,8 +196,8 @@ func (g *gtestSession) output(l string) {
 }
 
 func (g *gtestSession) result(tag, name string) []Outcome {
-	if !g.t.report(name) {
-		g.warns = append(g.warns, fmt.Sprintf("%s: %s reported twice; the first result stands", g.suite.Name, name))
+	if ok, w := g.t.accept(g.suite.Name, name); !ok {
+		g.warns = append(g.warns, w)
 		return nil
 	}
 	o := Outcome{Test: name}

@@ -162,8 +162,8 @@ func libtestVerdict(v string) bool {
 }
 
 func (l *libtestSession) result(name, verdict string) []Outcome {
-	if !l.t.report(name) {
-		l.warns = append(l.warns, fmt.Sprintf("%s: %s reported twice; the first result stands", l.suite.Name, name))
+	if ok, w := l.t.accept(l.suite.Name, name); !ok {
+		l.warns = append(l.warns, w)
 		return nil
 	}
 	o := Outcome{Test: name, Status: event.Pass}
