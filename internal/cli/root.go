@@ -14,6 +14,10 @@ const (
 	ExitOK          = 0
 	ExitTestsFailed = 1
 	ExitUsage       = 2
+	// ExitIncomplete: the run could not complete for a reason outside the
+	// tests (remote service unreachable, a report or state file unwritable).
+	// A test failure together with such a problem also exits 3.
+	ExitIncomplete  = 3
 	ExitInterrupted = 130
 )
 
@@ -34,6 +38,10 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // usage wraps err as a usage or configuration error (exit 2).
 func usage(err error) error { return &exitError{code: ExitUsage, err: err} }
+
+// incomplete wraps err as a problem outside the tests that kept the run
+// from completing (exit 3).
+func incomplete(err error) error { return &exitError{code: ExitIncomplete, err: err} }
 
 // silent is an exit code with nothing more to say (the summary said it).
 func silent(code int) error { return &exitError{code: code} }

@@ -27,6 +27,12 @@ type Suite struct {
 	Threads     int      // slots one process of this suite occupies (default 1)
 	Group       string   // concurrency group ([groups.NAME] max = N)
 	Retries     int      // extra attempts for a failing test; 0 = the run's default, < 0 = none
+	// TestNames names a tml suite's tests by index (a TML checkout's test
+	// files, or the sidecar list next to the executable); nil when unknown.
+	TestNames []string
+	// KnownCount is the number of tests a tml suite is known to hold (from
+	// TestNames or history); 0 when unknown.
+	KnownCount int
 }
 
 // Unit is one process to run.
