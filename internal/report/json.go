@@ -232,7 +232,7 @@ func (j *jsonLog) result(e *event.Event, r *event.Result) {
 	if r.Truncated > 0 {
 		out(droppedNote(r.Truncated) + "\n")
 	}
-	for rest := string(r.Output); rest != ""; {
+	for rest := string(testOutput(r)); rest != ""; {
 		line, after, found := strings.Cut(rest, "\n")
 		if !found {
 			line, after = rest, ""

@@ -96,7 +96,7 @@ func ansiLen(b []byte) int {
 // line start where one is near, preceded by a note when bytes were dropped,
 // either by the capture (r.Truncated) or by this cut. Empty output gives "".
 func outputTail(r *event.Result, max int) string {
-	out, dropped := r.Output, r.Truncated
+	out, dropped := testOutput(r), r.Truncated
 	if len(out) > max {
 		cut := len(out) - max
 		// Prefer a line boundary within the first KiB of what is kept.

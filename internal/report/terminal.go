@@ -194,7 +194,7 @@ func (t *terminal) failure(r *event.Result, st string) {
 	if r.Truncated > 0 {
 		t.println(fmt.Sprintf("%s[%d bytes dropped by capture]", indent, r.Truncated))
 	}
-	lines, omitted := tail([]byte(cleanText(r.Output)), outputLines)
+	lines, omitted := tail([]byte(cleanText(testOutput(r))), outputLines)
 	if omitted > 0 {
 		t.println(fmt.Sprintf("%s... %d earlier lines omitted", indent, omitted))
 	}
