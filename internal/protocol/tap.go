@@ -74,9 +74,10 @@ type tapSession struct {
 	count   int // test lines
 	last    int // the last test number
 	names   map[string]bool
-	held    *Outcome // a TAP 13+ failure, until we know whether YAML follows
+	held    *Outcome // a failure, until the next test line: its diagnostics follow it
 	inYAML  bool
 	yaml    []string
+	diag    []string // `#` comment lines after the held failure
 	bailed  bool
 	failed  bool
 	warns   []string
@@ -115,6 +116,14 @@ func (t *tapSession) Line(raw []byte) []Outcome {
 			t.inYAML = true
 			return nil
 		}
+		if c, ok := strings.CutPrefix(l, "#"); ok {
+			// Diagnostics (Test::More's `#   Failed test ...`, got and
+			// expected) belong to the failure before them.
+			if c = strings.TrimSpace(c); c != "" && len(t.diag) < maxYAML {
+				t.diag = append(t.diag, c)
+			}
+			return nil
+		}
 		outs = append(outs, t.flush())
 	}
 	if strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") {
@@ -143,15 +152,31 @@ func (t *tapSession) Line(raw []byte) []Outcome {
 	return outs
 }
 
-// flush returns the held failure, with what its YAML block says.
+// flush returns the held failure, with what its YAML block, or else its
+// comment lines, say.
 func (t *tapSession) flush() Outcome {
 	o := *t.held
 	t.held, t.inYAML = nil, false
 	if y := yamlReason(t.yaml); y != "" {
 		o.Reason += ": " + y
+	} else if d := diagReason(t.diag); d != "" {
+		o.Reason += ": " + d
 	}
-	t.yaml = nil
+	t.yaml, t.diag = nil, nil
 	return o
+}
+
+// diagReason condenses the comment lines after a failure to one line,
+// leaving out Test::More's `Failed test` header when more follows.
+func diagReason(lines []string) string {
+	if len(lines) > 1 && strings.HasPrefix(lines[0], "Failed test") {
+		lines = lines[1:]
+	}
+	joined := strings.Join(lines, "; ")
+	if len(joined) > maxYAMLReason {
+		joined = joined[:maxYAMLReason] + "..."
+	}
+	return joined
 }
 
 // yamlReason condenses a short YAML block to one line: its message if it
@@ -279,10 +304,8 @@ func (t *tapSession) test(l string) *Outcome {
 		if kw == "skip" {
 			o.Reason = "not ok, although marked SKIP: " + why
 		}
-		if t.version >= 13 {
-			t.held = &o // YAML diagnostics may follow
-			return nil
-		}
+		t.held = &o // diagnostics may follow
+		return nil
 	}
 	return &o
 }

@@ -168,3 +168,22 @@ func FuzzTAPSession(f *testing.F) {
 		fuzzSession(t, "tap", nil, data, sel&^2)
 	})
 }
+
+// TestTAPDiagnosticsFollowTheirTest: Test::More's got/expected lines after
+// a failure are its reason, not the next test's.
+func TestTAPDiagnosticsFollowTheirTest(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("perl"); err != nil {
+		t.Skip("perl not installed")
+	}
+	script := filepath.Join(repoRoot(t), "testdata", "harness", "tap", "testmore.t")
+	s := &Suite{Name: "testmore.t", Path: script, Protocol: "tap", Interpreter: []string{"perl"}}
+	r := runReal(t, TAP{}.Units(s)[0], nil, 0)
+	o, _ := r.find("arithmetic")
+	if o.Status != event.Fail || !strings.Contains(o.Reason, "got: '4'") || !strings.Contains(o.Reason, "expected: '5'") {
+		t.Errorf("arithmetic: %s; want FAIL with got and expected", formatOutcome(o))
+	}
+	if o, _ := r.find("lists"); o.Status != event.Pass || o.Reason != "" {
+		t.Errorf("lists: %s; want a plain PASS", formatOutcome(o))
+	}
+}
