@@ -86,11 +86,14 @@ func (LibTest) Batch(s *Suite, tests []string) *Unit {
 type libtestSession struct {
 	suite      *Suite
 	t          tracker
-	order      []string // the batch in libtest's order (by name)
-	running    string   // from `test NAME ... ` awaiting its verdict
-	slow       []string // "has been running for over 60 seconds"
-	inFailures bool     // the failures section repeats the tests' output
-	finished   bool     // "test result:" line
+	order      []string   // the batch in libtest's order (by name)
+	running    string     // from `test NAME ... ` awaiting its verdict
+	slow       []string   // "has been running for over 60 seconds"
+	inFailures bool       // the failures section repeats the tests' output
+	held       []*Outcome // failures waiting for their part of the failures section
+	section    *Outcome   // the failure whose `---- NAME stdout ----` part is being read
+	sectionLn  []string
+	finished   bool // "test result:" line
 	failed     bool
 	warns      []string
 }
@@ -106,11 +109,24 @@ func (l *libtestSession) Line(raw []byte) []Outcome {
 	switch {
 	case strings.HasPrefix(line, "test result: "):
 		l.finished, l.inFailures = true, false
-		return nil
+		return l.release(true)
 	case line == "failures:":
+		outs := l.endSection()
 		l.inFailures = true
-		return nil
+		return outs
 	case l.inFailures:
+		if name, ok := libtestSection(line); ok {
+			outs := l.endSection()
+			for _, h := range l.held {
+				if h.Test == name {
+					l.section = h
+				}
+			}
+			return outs
+		}
+		if l.section != nil && len(l.sectionLn) < 4*maxNotes {
+			l.sectionLn = append(l.sectionLn, line)
+		}
 		return nil
 	case strings.HasPrefix(line, "running ") && (strings.HasSuffix(line, " test") || strings.HasSuffix(line, " tests")):
 		l.t.started = true
@@ -149,6 +165,89 @@ func (l *libtestSession) Line(raw []byte) []Outcome {
 	return l.result(name, verdict)
 }
 
+// libtestSection returns the test a `---- NAME stdout ----` line opens.
+func libtestSection(line string) (string, bool) {
+	rest, ok := strings.CutPrefix(line, "---- ")
+	if !ok {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(rest, " stdout ----")
+	return name, ok
+}
+
+// endSection reports the failure whose section just ended, with the panic
+// message as its reason.
+func (l *libtestSession) endSection() []Outcome {
+	h := l.section
+	if h == nil {
+		return nil
+	}
+	l.section = nil
+	if why := libtestPanic(l.sectionLn); why != "" {
+		h.Reason = why
+	}
+	l.sectionLn = nil
+	for i, x := range l.held {
+		if x == h {
+			l.held = append(l.held[:i], l.held[i+1:]...)
+			break
+		}
+	}
+	return []Outcome{*h}
+}
+
+// release reports the failures still held; at the end of the run, those
+// the failures section did not mention keep their verdict's reason.
+func (l *libtestSession) release(end bool) []Outcome {
+	outs := l.endSection()
+	if end {
+		for _, h := range l.held {
+			if !l.finished && h.Reason == "FAILED" {
+				h.Reason = "FAILED (the process ended before its failures section gave the panic message)"
+			}
+			outs = append(outs, *h)
+		}
+		l.held = nil
+	}
+	return outs
+}
+
+// libtestPanic finds the panic message in a failure's section:
+// "thread 'x' (id) panicked at src/lib.rs:9:5:" then the message (Rust 1.73+),
+// or "thread 'x' panicked at 'message', src/lib.rs:9:5"; assert_eq's
+// left/right lines are added.
+func libtestPanic(lines []string) string {
+	var parts []string
+	for i, l := range lines {
+		_, after, ok := strings.Cut(l, " panicked at ")
+		if !ok || !strings.HasPrefix(l, "thread '") {
+			continue
+		}
+		if strings.HasPrefix(after, "'") {
+			if j := strings.LastIndex(after, "', "); j > 0 {
+				parts = append(parts, after[1:j])
+			}
+		} else if i+1 < len(lines) {
+			parts = append(parts, strings.TrimSpace(lines[i+1]))
+		}
+		for _, m := range lines[i+1:] {
+			if t := strings.TrimSpace(m); strings.HasPrefix(t, "left:") || strings.HasPrefix(t, "right:") {
+				parts = append(parts, t)
+			}
+		}
+		break
+	}
+	if len(parts) == 0 {
+		for _, l := range lines {
+			if t := strings.TrimSpace(l); t != "" {
+				return clip([]byte(t))
+			}
+		}
+		return ""
+	}
+	return clip([]byte("panicked: " + strings.Join(parts, "; ")))
+}
+
 // libtestName drops a suffix such as " - should panic".
 func libtestName(s string) string {
 	if i := strings.Index(s, " - "); i >= 0 {
@@ -171,10 +270,14 @@ func (l *libtestSession) result(name, verdict string) []Outcome {
 	case strings.HasPrefix(verdict, "FAILED"):
 		l.failed = true
 		o.Status, o.ExitCode = event.Fail, 101
-		o.Reason = "FAILED (the panic message is in the failures section of the output)"
+		o.Reason = "FAILED"
 		if rest := strings.TrimSpace(verdict[len("FAILED"):]); rest != "" {
 			o.Reason = "FAILED " + rest
 		}
+		// Its panic message comes in the failures section, after the
+		// last test: reported then, with that section as its output.
+		l.held = append(l.held, &o)
+		return nil
 	case strings.HasPrefix(verdict, "ignored"):
 		o.Status, o.Reason = event.Skip, "ignored (#[ignore])"
 		if r := strings.TrimSpace(strings.TrimPrefix(verdict[len("ignored"):], ",")); r != "" {
@@ -204,8 +307,9 @@ func (l *libtestSession) Warnings() []string {
 
 func (l *libtestSession) Exit(x Exit) ([]Outcome, []*Unit) {
 	s := l.suite
+	held := l.release(true)
 	if l.finished && l.running == "" && x.Err == nil {
-		outs := notRun(&l.t, s.Name, x)
+		outs := append(held, notRun(&l.t, s.Name, x)...)
 		switch {
 		case x.TimedOut || x.Signal != "" || (x.Code != 0 && x.Code != 101):
 			status := event.Crash
@@ -241,6 +345,7 @@ func (l *libtestSession) Exit(x Exit) ([]Outcome, []*Unit) {
 		why = describeExit(x) + " while tests ran in parallel; which test is unknown (run the suite with granularity test to find it)"
 	}
 	outs, follow := died(x, why, culprits, &l.t, func(tests []string) *Unit { return LibTest{}.Batch(s, tests) })
+	outs = append(held, outs...)
 	if !l.t.known() && len(culprits) > 0 {
 		l.warns = append(l.warns, fmt.Sprintf("%s: the process died in %s; the tests after it did not run (list the suite to run them: granularity test)",
 			s.Name, culprits[0]))

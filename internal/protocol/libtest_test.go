@@ -137,6 +137,11 @@ func TestLibtestWholeAndBatchMatchCargo(t *testing.T) {
 	if !reflect.DeepEqual(batch.byTest(), whole.byTest()) || len(batch.units) != 1 {
 		t.Fatalf("batch of all (%d units):\n%s\nwhole run:\n%s", len(batch.units), batch, whole)
 	}
+	for _, r := range []runResult{whole, batch} {
+		if o, _ := r.find("tests::fails"); !strings.Contains(o.Reason, "arithmetic is broken") || !strings.Contains(o.Reason, "left: 4") {
+			t.Errorf("tests::fails reason %q; want the panic message from the failures section", o.Reason)
+		}
+	}
 	s.RunIgnored = true
 	ign := runReal(t, LibTest{}.Batch(s, []string{"tests::ignored_plain", "tests::passes"}), nil, 0)
 	if got := statuses(ign.byTest()); got != "tests::ignored_plain=PASS tests::passes=PASS " {
