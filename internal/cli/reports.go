@@ -21,7 +21,7 @@ type reportFlags struct {
 // openReports builds the reporters a run feeds: the terminal, plus every
 // file report asked for. A report file that cannot be created is a warning
 // (the run still happens) and a failed report at the end.
-func openReports(o *runOptions, stdout, stderr io.Writer, live bool, files *[]*os.File, cov *report.CoverageSummary) (report.Reporter, []error) {
+func openReports(o *runOptions, human, stdout, stderr io.Writer, live bool, files *[]*os.File, cov *report.CoverageSummary) (report.Reporter, []error) {
 	verbose := o.verbose
 	switch o.reports.format {
 	case "line":
@@ -29,11 +29,11 @@ func openReports(o *runOptions, stdout, stderr io.Writer, live bool, files *[]*o
 	case "verbose":
 		verbose = max(verbose, 2)
 	}
-	term := report.NewTerminal(stdout, report.TermOptions{
+	term := report.NewTerminal(human, report.TermOptions{
 		Live:    live,
-		Color:   isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Color:   isTerminal(human) && os.Getenv("NO_COLOR") == "",
 		Verbose: verbose,
-		Width:   termWidth(stdout),
+		Width:   termWidth(human),
 		Slowest: o.reports.slowest,
 	})
 	rs := []report.Reporter{term}
@@ -65,7 +65,7 @@ func openReports(o *runOptions, stdout, stderr io.Writer, live bool, files *[]*o
 		return report.NewHTML(w, report.HTMLOptions{Coverage: cov, Slowest: o.reports.slowest})
 	})
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
-		rs = append(rs, report.NewAnnotations(stdout))
+		rs = append(rs, report.NewAnnotations(human))
 	}
 	return report.Multi(rs...), errs
 }
@@ -78,5 +78,5 @@ func liveView(o *runOptions, stdout io.Writer) bool {
 	case "plain", "line", "verbose":
 		return false
 	}
-	return isTerminal(stdout) && !o.noCapture && o.reports.json != "-"
+	return isTerminal(stdout) && !o.noCapture
 }

@@ -94,10 +94,16 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		fmt.Fprintf(stderr, "volley: %s\n", pl.Share)
 	}
 
-	live := liveView(o, stdout)
+	// With --json -, standard output carries the event log alone: every
+	// line meant for people goes to standard error.
+	human := stdout
+	if o.reports.json == "-" {
+		human = stderr
+	}
+	live := liveView(o, human)
 	var files []*os.File
 	var covSum report.CoverageSummary
-	rep, reportErrs := openReports(o, stdout, stderr, live, &files, &covSum)
+	rep, reportErrs := openReports(o, human, stdout, stderr, live, &files, &covSum)
 	if cov != nil {
 		rep = report.Multi(rep, coverageObserver(cov))
 	}
@@ -175,7 +181,7 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		}
 	}
 	if cov != nil {
-		if err := finishCoverage(cov, stdout, &covSum); err != nil {
+		if err := finishCoverage(cov, human, &covSum); err != nil {
 			reportErrs = append(reportErrs, err)
 		}
 	}
