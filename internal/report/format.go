@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/volley-test/volley/internal/event"
+	"github.com/volley-test/volley/internal/protocol"
 )
 
 // ANSI color codes, used only when TermOptions.Color is set.
@@ -47,6 +48,30 @@ func statusColor(s event.Status, on bool) string {
 // failed reports whether r counts against the run, as event.Stats.Count
 // counts it: anything but PASS and SKIP.
 func failed(r *event.Result) bool { return r.Status != event.Pass && r.Status != event.Skip }
+
+// endProbe reports whether p asked a tml suite for a test past its last
+// one and got the answer that means "no such test" (exit 99): how volley
+// finds a suite's end after a crash, not a failure.
+func endProbe(p *event.Proc) bool {
+	if p.ExitCode != protocol.TMLExitBadIndex || p.Signal != "" || p.TimedOut {
+		return false
+	}
+	for _, a := range p.Args {
+		if strings.HasPrefix(a, protocol.TMLIndexFlag) {
+			return true
+		}
+	}
+	return false
+}
+
+// rss formats a peak memory figure; 0 means the process stayed below what
+// can be measured for it (volley's own size, which a child starts from).
+func rss(n int64) string {
+	if n <= 0 {
+		return "small"
+	}
+	return size(n)
+}
 
 // secs2 formats a test duration: "1.20s".
 func secs2(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }

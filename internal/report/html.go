@@ -176,7 +176,7 @@ func (h *htmlReport) procStatus(p *event.Proc) event.Status {
 	case p.Signal != "" && s == 0:
 		exit = event.Crash
 	case p.End.IsZero():
-	case s == 0 && p.ExitCode == 0:
+	case s == 0 && p.ExitCode == 0, s == 0 && endProbe(p):
 		exit = event.Pass
 	case s == 0:
 		exit = event.Fail

@@ -100,7 +100,7 @@ func (h *htmlReport) procTip(p *event.Proc, label string, t0 time.Time) string {
 	} else {
 		lines = append(lines, fmt.Sprintf("%s (+%s → +%s)", htmlDur(p.End.Sub(p.Start)),
 			htmlDur(p.Start.Sub(t0)), htmlDur(p.End.Sub(t0))))
-		lines = append(lines, fmt.Sprintf("cpu %s · peak rss %s", htmlDur(p.CPU), size(p.MaxRSS)))
+		lines = append(lines, fmt.Sprintf("cpu %s · peak rss %s", htmlDur(p.CPU), rss(p.MaxRSS)))
 		switch {
 		case p.Err != "":
 			lines = append(lines, "error: "+p.Err)

@@ -1,6 +1,9 @@
 package report
 
 import (
+	"strings"
+	"time"
+
 	"testing"
 
 	"github.com/volley-test/volley/internal/event"
@@ -34,5 +37,42 @@ func TestTestOutputReadsGoFraming(t *testing.T) {
 		if got := string(testOutput(&c.r)); got != c.want {
 			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestSummaryQuarantinedApart(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	res := func(test string, st event.Status, q bool) *event.Event {
+		r := &event.Result{Suite: "s", Test: test, Status: st, Quarantined: q, Attempt: 1, Start: t0}
+		return &event.Event{Kind: event.TestEnd, Time: t0, Suite: "s", Test: test, Result: r}
+	}
+	out := replay(t, []*event.Event{
+		{Kind: event.RunStart, Time: t0},
+		res("bad", event.Fail, false),
+		res("known", event.Fail, true),
+		{Kind: event.RunEnd, Time: t0},
+	}, TermOptions{})
+	fails := out[strings.Index(out, "Failures:"):]
+	q := strings.Index(fails, "Quarantined (failed, not failing the run):")
+	if q < 0 || !strings.Contains(fails[:q], "s::bad") || strings.Contains(fails[:q], "s::known") || !strings.Contains(fails[q:], "s::known") {
+		t.Errorf("summary lists the quarantined failure under Failures:\n%s", out)
+	}
+}
+
+func TestEndProbeAndSmallRSS(t *testing.T) {
+	probe := &event.Proc{ExitCode: 99, Args: []string{"suite", "--test-index=4"}}
+	if !endProbe(probe) {
+		t.Error("exit 99 on --test-index: not an end probe")
+	}
+	h := &htmlReport{counts: map[int]*procResults{}}
+	probe.End = time.Unix(1, 0)
+	if got := h.procStatus(probe); got != event.Pass {
+		t.Errorf("end probe drawn as %s", got)
+	}
+	if endProbe(&event.Proc{ExitCode: 99, Args: []string{"suite", "--run-all"}}) {
+		t.Error("exit 99 on --run-all taken for an end probe")
+	}
+	if rss(0) == "0B" || rss(2<<20) != "2.0MiB" {
+		t.Errorf("rss(0) = %q, rss(2MiB) = %q", rss(0), rss(2<<20))
 	}
 }

@@ -24,8 +24,9 @@ type timing struct {
 
 // fix is the latest word on a test that failed at least once.
 type fix struct {
-	status event.Status // the last failing status
-	passed int          // the attempt that passed later, if any
+	status      event.Status // the last failing status
+	passed      int          // the attempt that passed later, if any
+	quarantined bool         // on the quarantine list: reported, not failing the run
 }
 
 func (s *summary) add(r *event.Result) {
@@ -39,10 +40,10 @@ func (s *summary) add(r *event.Result) {
 		if s.last == nil {
 			s.last = map[string]*fix{}
 		}
-		s.last[id] = &fix{status: r.Status}
+		s.last[id] = &fix{status: r.Status, quarantined: r.Quarantined}
 		s.failed = append(s.failed, id)
 	case failed(r):
-		f.status, f.passed = r.Status, 0
+		f.status, f.passed, f.quarantined = r.Status, 0, r.Quarantined
 	case f != nil && r.Status == event.Pass:
 		f.passed = max(r.Attempt, 1)
 	}
@@ -58,10 +59,21 @@ func (t *terminal) summary(s event.Stats) {
 			t.println(fmt.Sprintf("  %8s  %s", secs2(x.d), x.id))
 		}
 	}
-	if len(t.sum.failed) > 0 {
-		t.section("Failures:")
+	for _, q := range []bool{false, true} {
+		title := "Failures:"
+		if q {
+			title = "Quarantined (failed, not failing the run):"
+		}
+		started := false
 		for _, id := range t.sum.failed {
 			f := t.sum.last[id]
+			if f.quarantined != q {
+				continue
+			}
+			if !started {
+				t.section(title)
+				started = true
+			}
 			line := "  " + word(f.status.String(), statusColor(f.status, t.o.Color)) + id
 			if f.passed > 0 {
 				line += fmt.Sprintf("  (flaky: passed on attempt %d)", f.passed)

@@ -227,7 +227,7 @@ func procEndLine(p *event.Proc) string {
 	if !p.Start.IsZero() && !p.End.IsZero() {
 		parts = append(parts, "wall "+secs2(p.End.Sub(p.Start)))
 	}
-	parts = append(parts, "cpu "+secs2(p.CPU), "rss "+size(p.MaxRSS), "output "+size(p.Output))
+	parts = append(parts, "cpu "+secs2(p.CPU), "rss "+rss(p.MaxRSS), "output "+size(p.Output))
 	return fmt.Sprintf("%s%s  [%s]  %s", word("END", ""), procLabel(p), procIDs(p, false), strings.Join(parts, ", "))
 }
 
