@@ -116,7 +116,7 @@ func (h *htmlReport) page() *htmlPage {
 	p.Cards = append(p.Cards,
 		htmlCard{"wall", htmlDur(wall), ""},
 		htmlCard{"cpu", htmlDur(s.CPU), ""},
-		htmlCard{"parallelism", fmt.Sprintf("%.1f×", par), ""},
+		htmlCard{"cores busy", fmt.Sprintf("%.1f", par), ""},
 	)
 	if c := h.o.Coverage; c != nil && c.Total > 0 {
 		p.Coverage = &htmlCoverage{

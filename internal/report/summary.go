@@ -15,6 +15,17 @@ type summary struct {
 	times   []timing        // tests that ran, when slowest > 0
 	failed  []string        // ids of failed tests, in order of first failure
 	last    map[string]*fix // by id: how its latest attempt ended
+	busy    time.Duration   // processes' wall time, summed: slot time used
+	slots   int             // parallel slots the run used (highest slot + 1)
+}
+
+// proc counts a finished process's slot time.
+func (s *summary) proc(p *event.Proc) {
+	if p == nil || p.End.Before(p.Start) || p.Start.IsZero() {
+		return
+	}
+	s.busy += p.End.Sub(p.Start)
+	s.slots = max(s.slots, p.Slot+1)
 }
 
 type timing struct {
@@ -82,7 +93,7 @@ func (t *terminal) summary(s event.Stats) {
 		}
 	}
 	t.section(s.Summary())
-	t.println(timesLine(s))
+	t.println(timesLine(s, t.sum.busy, t.sum.slots))
 }
 
 // section starts a block of the summary, after a blank line when something
@@ -94,12 +105,17 @@ func (t *terminal) section(title string) {
 	t.println(title)
 }
 
-// timesLine is the line after the summary: "wall 12.3s, cpu 40.1s, parallelism 3.3x".
-func timesLine(s event.Stats) string {
+// timesLine is the line after the summary: "wall 12.3s, cpu 40.1s (3.3
+// cores), 8 slots 87% busy". Cores is CPU time over wall time; the slots
+// figure is the share of slots x wall during which a test process ran, so
+// a run held up by one long test or by listing shows it.
+func timesLine(s event.Stats, busy time.Duration, slots int) string {
 	parts := []string{
 		"wall " + secs1(s.Wall),
-		"cpu " + secs1(s.CPU),
-		fmt.Sprintf("parallelism %.1fx", s.Parallelism()),
+		fmt.Sprintf("cpu %s (%.1f cores)", secs1(s.CPU), s.Parallelism()),
+	}
+	if slots > 0 && s.Wall > 0 {
+		parts = append(parts, fmt.Sprintf("%s %.0f%% busy", plural(slots, "slot"), 100*float64(busy)/float64(s.Wall)/float64(slots)))
 	}
 	if s.NotRun > 0 {
 		parts = append(parts, fmt.Sprintf("%d not run", s.NotRun))
@@ -121,4 +137,11 @@ func timesLine(s event.Stats) string {
 		line += " (interrupted)"
 	}
 	return line
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

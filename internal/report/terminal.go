@@ -74,6 +74,7 @@ func (t *terminal) Event(e *event.Event) {
 		t.redraw(e.Stats, false)
 	case event.ProcEnd:
 		t.live.procEnd(e)
+		t.sum.proc(e.Proc)
 		if t.o.Verbose >= 2 && e.Proc != nil {
 			t.println(procEndLine(e.Proc))
 		}

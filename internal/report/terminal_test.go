@@ -89,7 +89,7 @@ func TestSummaryLast(t *testing.T) {
 		ls := strings.Split(strings.TrimSuffix(out[i+1:], "\n"), "\n")
 		n := len(ls)
 		if ls[n-2] != "volley: 4 passed, 3 failed, 1 skipped" ||
-			ls[n-1] != "wall 1.6s, cpu 2.0s, parallelism 1.2x, 1 not run, 1 cached" {
+			ls[n-1] != "wall 1.6s, cpu 2.0s (1.2 cores), 4 slots 41% busy, 1 not run, 1 cached" {
 			t.Errorf("%+v: last lines %q", o, ls[max(0, n-3):])
 		}
 		if strings.ContainsRune(out[i+1:], '\x1b') && !o.Color {
