@@ -20,6 +20,9 @@ const goFrame = 0x16
 // on standard error, outside the framing.
 func testOutput(r *event.Result) []byte {
 	out := r.Output
+	if r.Status == event.Timeout || r.Status == event.Crash {
+		out = goDumpFirst(out)
+	}
 	if bytes.IndexByte(out, goFrame) < 0 {
 		return out
 	}
@@ -82,4 +85,77 @@ func goTop(name string) string {
 		return name[:i]
 	}
 	return name
+}
+
+// goDumpFirst reorders a Go goroutine dump (SIGQUIT at a timeout, or a
+// crash) so the runtime's own goroutines and the register dump come
+// first, then other user code, and the goroutines running test code last,
+// next to the verdict: every report keeps the tail of a long output, so
+// the hung test's stack is the part that stays in view. Output without a
+// dump is returned as it is.
+func goDumpFirst(out []byte) []byte {
+	start := goroutineHeader(out, 0)
+	if start < 0 {
+		return out
+	}
+	body := out[start:]
+	blocks := bytes.SplitAfter(body, []byte("\n\n"))
+	var tests, user, rest [][]byte
+	for _, b := range blocks {
+		switch {
+		case !bytes.HasPrefix(b, []byte("goroutine ")):
+			rest = append(rest, b) // registers, the exit line
+		case bytes.Contains(b, []byte("_test.go:")):
+			tests = append(tests, b)
+		case goUserCode(b):
+			user = append(user, b)
+		default:
+			rest = append(rest, b)
+		}
+	}
+	if len(tests)+len(user) == 0 {
+		return out
+	}
+	res := append([]byte(nil), out[:start]...)
+	for _, g := range [][][]byte{rest, user, tests} {
+		for _, b := range g {
+			if !bytes.HasSuffix(b, []byte("\n\n")) {
+				b = append(append([]byte(nil), b...), "\n\n"...)
+			}
+			res = append(res, b...)
+		}
+	}
+	return res
+}
+
+// goroutineHeader returns the offset of the first "goroutine N [" line at
+// or after from, or -1.
+func goroutineHeader(out []byte, from int) int {
+	for i := from; i < len(out); {
+		if bytes.HasPrefix(out[i:], []byte("goroutine ")) && (i == 0 || out[i-1] == '\n') {
+			return i
+		}
+		j := bytes.IndexByte(out[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+	}
+	return -1
+}
+
+// goUserCode reports whether a goroutine's stack has a function outside
+// the runtime and the testing package.
+func goUserCode(b []byte) bool {
+	for _, l := range bytes.Split(b, []byte("\n"))[1:] {
+		if len(l) == 0 || l[0] == '\t' || bytes.HasPrefix(l, []byte("created by ")) {
+			continue
+		}
+		if !bytes.HasPrefix(l, []byte("runtime.")) && !bytes.HasPrefix(l, []byte("testing.")) &&
+			!bytes.HasPrefix(l, []byte("internal/")) && !bytes.HasPrefix(l, []byte("sync.")) &&
+			!bytes.HasPrefix(l, []byte("os/signal.")) {
+			return true
+		}
+	}
+	return false
 }

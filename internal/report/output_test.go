@@ -76,3 +76,23 @@ func TestEndProbeAndSmallRSS(t *testing.T) {
 		t.Errorf("rss(0) = %q, rss(2MiB) = %q", rss(0), rss(2<<20))
 	}
 }
+
+func TestGoDumpHungGoroutineInView(t *testing.T) {
+	dump := "SIGQUIT: quit\nPC=0x4 m=0 sigcode=0\n\n" +
+		"goroutine 0 gp=0x1 m=0 mp=0x2 [idle]:\nruntime.futex(0x1)\n\t/go/src/runtime/sys.s:557 +0x21\n\n" +
+		"goroutine 1 [chan receive]:\ntesting.(*T).Run(0xc)\n\t/go/src/testing/testing.go:1750 +0x3ab\nmain.main()\n\t_testmain.go:45 +0x9b\n\n" +
+		"goroutine 7 [sleep]:\ntime.Sleep(0x1)\n\t/go/src/runtime/time.go:300 +0x10\nexample.com/p.TestHangs(0xc)\n\t/src/p/p_test.go:12 +0x1d\n\n" +
+		"rax    0x0\nrbx    0x1\n"
+	r := &event.Result{Test: "TestHangs", Status: event.Timeout, Output: []byte(dump)}
+	got := string(testOutput(r))
+	last := strings.LastIndex(got, "\ngoroutine ")
+	if last < 0 || !strings.HasPrefix(got[last+1:], "goroutine 7 [sleep]:") {
+		t.Errorf("the hung test's goroutine is not last, where the kept tail shows it:\n%s", got)
+	}
+	if !strings.HasPrefix(got, "SIGQUIT: quit\n") || len(got) < len(dump) || !strings.Contains(got, "rbx    0x1") {
+		t.Errorf("dump lost lines:\n%s", got)
+	}
+	if r.Status = event.Fail; string(testOutput(r)) != dump {
+		t.Error("a plain failure's output was reordered")
+	}
+}
