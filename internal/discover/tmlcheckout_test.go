@@ -50,10 +50,10 @@ func TestGroupSuites(t *testing.T) {
 		order = append(order, g.name)
 	}
 	want := map[string][]string{
-		"compiler_tests": {"compiler/tests/runtime/only.test.tml"},
-		"lib_core_tests_1":       {"lib/core/tests/alloc.test.tml"},
-		"lib_core_tests_2":       {"lib/core/tests/str/find.test.tml"},
-		"lib_core_tests_3":       {"lib/core/tests/str/split.test.tml"},
+		"compiler_tests":   {"compiler/tests/runtime/only.test.tml"},
+		"lib_core_tests_1": {"lib/core/tests/alloc.test.tml"},
+		"lib_core_tests_2": {"lib/core/tests/str/find.test.tml"},
+		"lib_core_tests_3": {"lib/core/tests/str/split.test.tml"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("suites %v, want %v", got, want)
@@ -174,9 +174,9 @@ func TestCheckoutDiscovery(t *testing.T) {
 		got[s.Name] = s.TestNames[0]
 	}
 	want := map[string]string{
-		"compiler_tests": "compiler/tests/runtime/only.test.tml",
-		"lib_core_tests_1":       "lib/core/tests/alloc.test.tml",
-		"lib_core_tests_3":       "lib/core/tests/str/split.test.tml",
+		"compiler_tests":   "compiler/tests/runtime/only.test.tml",
+		"lib_core_tests_1": "lib/core/tests/alloc.test.tml",
+		"lib_core_tests_3": "lib/core/tests/str/split.test.tml",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("suites %v, want %v", got, want)
