@@ -54,6 +54,24 @@ func FindCheckout(dir string) (*Checkout, error) {
 	}
 }
 
+// CheckoutRoot returns the root of the TML checkout dir is in, by its
+// layout alone (build/debug/.run-cache or lib/core/tests, in dir or
+// above); "" when there is none.
+func CheckoutRoot(dir string) string {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if isDir(filepath.Join(d, RunCache)) || isDir(filepath.Join(d, "lib", "core", "tests")) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
 // FilesOf returns the test files of the named suite, in index order; nil
 // when no test file belongs to it.
 func (c *Checkout) FilesOf(suite string) []string {
@@ -265,7 +283,7 @@ func checkoutSuites(c *Checkout, selected []string, req Request) ([]*protocol.Su
 			continue
 		}
 		if src, err1 := os.Stat(filepath.Join(c.Root, f)); err1 == nil {
-			if bin, err2 := os.Stat(exe); err2 == nil && src.ModTime().After(bin.ModTime()) {
+			if bin, err2 := os.Lstat(exe); err2 == nil && src.ModTime().After(bin.ModTime()) {
 				warns = append(warns, fmt.Sprintf("%s changed after its suite %s was built: the run tests the old code (rebuild with `%s`)", f, name, BuildCommand))
 			}
 		}
@@ -280,8 +298,8 @@ func checkoutSuites(c *Checkout, selected []string, req Request) ([]*protocol.Su
 		suites = append(suites, s)
 	}
 	if len(missing) > 0 {
-		warns = append(warns, fmt.Sprintf("%s of %s not built, not run: %s; build them with `%s` in %s",
-			plural(len(missing), "test file has its suite", "test files have their suites"), c.Root,
+		warns = append(warns, fmt.Sprintf("%s not built, so not run: %s; build the suites with `%s` in %s",
+			plural(len(missing), "test file's suite is", "test files' suites are"),
 			list(missing, 3), BuildCommand, c.Root))
 	}
 	warns = append(warns, staleGroups(c)...)
@@ -333,4 +351,69 @@ func list(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return fmt.Sprintf("%s, … (%d more)", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// CountTests counts the @test functions of a test file as TML does: lines
+// starting, after spaces and tabs, with "@test"; at least 1 (also for a
+// file that cannot be read).
+func CountTests(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 1
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimLeft(line, " \t"), "@test") {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
+// Module is one test directory of a checkout, as `tml test --list-suites`
+// shows it: lib/core/tests/str is module str of library core, selected
+// with --suite=core/str.
+type Module struct {
+	Lib, Name string
+	Files     int
+	Tests     int // @test functions
+	NotBuilt  int // files whose suite is not built
+}
+
+// Modules lists the checkout's test modules by library, sorted: for each
+// file, the component before its first "tests" directory is the library
+// and the one after it the module (files directly in tests/ are in none).
+func (c *Checkout) Modules() []Module {
+	idx := map[[2]string]int{}
+	var out []Module
+	for _, f := range c.Files {
+		parts := strings.Split(f, "/")
+		for i := 0; i+1 < len(parts); i++ {
+			if parts[i] != "tests" {
+				continue
+			}
+			if i >= 1 && i+1 < len(parts)-1 {
+				k := [2]string{parts[i-1], parts[i+1]}
+				j, ok := idx[k]
+				if !ok {
+					j = len(out)
+					idx[k] = j
+					out = append(out, Module{Lib: k[0], Name: k[1]})
+				}
+				out[j].Files++
+				out[j].Tests += CountTests(filepath.Join(c.Root, f))
+				if !c.Built[c.Suite[f]] {
+					out[j].NotBuilt++
+				}
+			}
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Lib != out[j].Lib {
+			return out[i].Lib < out[j].Lib
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
 }
