@@ -32,7 +32,7 @@ var tmlSuites = []struct {
 	}},
 	{"codegen_test", [][]string{
 		{fixture.Cover("codegen::emit")},
-		{fixture.Pass},
+		{fixture.Cover("codegen::emit")}, // a TML file that returns always writes the file
 	}},
 }
 
@@ -137,35 +137,64 @@ func TestTMLPerTestEqualsWholeSuite(t *testing.T) {
 		t.Fatal(err)
 	}
 	var j struct {
-		Summary map[string]any     `json:"summary"`
-		Modules map[string]*Module `json:"modules"`
+		Summary map[string]any `json:"summary"`
+		Modules []struct {
+			Name               string   `json:"name"`
+			Total              int      `json:"total"`
+			Covered            int      `json:"covered"`
+			Uncovered          int      `json:"uncovered"`
+			Percent            *float64 `json:"percent"`
+			UncoveredFunctions []string `json:"uncovered_functions"`
+		} `json:"modules"`
+		Volley map[string]any `json:"volley"`
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		t.Fatal(err)
 	}
+	// TML's summary, exactly its fields.
 	sum := j.Summary
 	for k, v := range map[string]float64{
 		"library_functions": 14, "library_covered": 10, "coverage_percent": 71.43,
 		"modules_full": 2, "modules_partial": 3, "modules_zero": 1, // util, (none) full; never zero
-		"tests_passed": 7, "tests_failed": 1, "processes": 8, "failed_processes": 1, "covered_only_by_failed": 1,
+		"tests_passed": 7, "test_files": 9,
 	} {
 		if sum[k] != v {
 			t.Errorf("summary %s = %v, want %v", k, sum[k], v)
 		}
 	}
-	if _, ok := sum["duration_ms"]; !ok {
-		t.Error("summary has no duration_ms")
+	if _, ok := sum["duration_ms"]; !ok || len(sum) != 9 {
+		t.Errorf("summary %v: want TML's 9 fields", sum)
 	}
-	lexer := j.Modules["lexer"]
-	if lexer == nil || lexer.Total != 5 || lexer.Covered != 4 || lexer.Percent == nil || *lexer.Percent != 80 ||
-		!slices.Equal(lexer.Uncovered, []string{"lexer::dead"}) {
-		t.Errorf("module lexer = %+v", lexer)
+	if !strings.Contains(string(b), `"coverage_percent": 71.43,`) || !strings.Contains(string(b), `"percent": 80.0,`) {
+		t.Errorf("percentages not written as TML writes them:\n%s", b)
 	}
-	if m := j.Modules[NoModule]; m == nil || m.Total != 1 || m.Covered != 1 {
-		t.Errorf("module %s = %+v", NoModule, m)
+	for k, v := range map[string]float64{"tests_failed": 1, "processes": 9, "failed_processes": 1, "covered_only_by_failed": 1} {
+		if j.Volley[k] != v {
+			t.Errorf("volley %s = %v, want %v", k, j.Volley[k], v)
+		}
 	}
-	if m := j.Modules["never"]; m == nil || m.Covered != 0 || !slices.Equal(m.Uncovered, []string{"never::called"}) {
-		t.Errorf("module never = %+v", m)
+	// Modules: an array, most uncovered first, then by name.
+	var order []string
+	for _, m := range j.Modules {
+		order = append(order, m.Name)
+		switch m.Name {
+		case "lexer":
+			if m.Total != 5 || m.Covered != 4 || m.Uncovered != 1 || m.Percent == nil || *m.Percent != 80 ||
+				!slices.Equal(m.UncoveredFunctions, []string{"lexer::dead"}) {
+				t.Errorf("module lexer = %+v", m)
+			}
+		case NoModule:
+			if m.Total != 1 || m.Covered != 1 || len(m.UncoveredFunctions) != 0 {
+				t.Errorf("module %s = %+v", NoModule, m)
+			}
+		case "never":
+			if m.Covered != 0 || !slices.Equal(m.UncoveredFunctions, []string{"never::called"}) {
+				t.Errorf("module never = %+v", m)
+			}
+		}
+	}
+	if want := []string{"codegen", "lexer", "never", "parser", NoModule, "util"}; !slices.Equal(order, want) {
+		t.Errorf("modules in order %v, want %v", order, want)
 	}
 	sumText := perReport.Summary()
 	for _, want := range []string{"10 of 14 functions (71.4%)", "2 full, 3 partial, 1 zero", "1 process with failed or crashed tests (1 function covered only there)"} {
