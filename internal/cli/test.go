@@ -248,6 +248,9 @@ func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *m
 	for _, w := range found.Warnings {
 		fmt.Fprintf(stderr, "volley: warning: %s\n", w)
 	}
+	if mem != nil {
+		mem.knownCounts(found.Suites)
+	}
 	filter, err := plan.NewFilter(o.filter, found.Patterns)
 	if err != nil {
 		return nil, nil, usage(err)

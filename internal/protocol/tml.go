@@ -455,7 +455,7 @@ func (t *tmlSession) exitIndex(x Exit) ([]Outcome, []*Unit) {
 	clean := !x.TimedOut && x.Signal == "" && x.Err == nil
 	if clean && x.Code == TMLExitBadIndex && !t.reported[t.index] {
 		// Past the last test: the suite ends here.
-		if t.index < st.known {
+		if t.index < len(s.TestNames) {
 			t.warns = append(t.warns, fmt.Sprintf("%s: answered 99 (no such test) for test %d, but it was expected to hold %d tests; is the executable older than its test list?", s.Name, t.index, st.known))
 		}
 		if t.probe {
