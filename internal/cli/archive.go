@@ -10,6 +10,7 @@ import (
 
 	"github.com/volley-test/volley/internal/archive"
 	"github.com/volley-test/volley/internal/shard"
+	"github.com/volley-test/volley/internal/statedir"
 )
 
 func newArchiveCmd() *cobra.Command {
@@ -77,7 +78,7 @@ func writeArchive(o *runOptions, out string, include []string, history bool) (*a
 		// extracted config's state directory will be, when that is inside
 		// the extraction.
 		ao.History = filepath.Join(stateDir(o, cfg, cwd), shard.OutHistory)
-		ao.HistoryAt = filepath.Join(stateDir(&runOptions{}, cfg, cfg.Dir), shard.OutHistory)
+		ao.HistoryAt = filepath.Join(statedir.OfConfig(cfg), shard.OutHistory)
 	}
 	m, err := archive.Create(out, ao)
 	if err != nil {
