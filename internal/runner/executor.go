@@ -304,6 +304,8 @@ func startError(path string, err error) error {
 		return fmt.Errorf("cannot run %s: no such file (was it built? check the path or glob)", path)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("cannot run %s: permission denied (is it executable? chmod +x it)", path)
+	case errors.Is(err, syscall.E2BIG):
+		return fmt.Errorf("cannot run %s: argument list too long for the kernel (a test name or the environment is too large; shorten it or split the suite)", path)
 	case errors.Is(err, syscall.ENOEXEC):
 		return fmt.Errorf("cannot run %s: not an executable this machine can run (exec format error; a script needs a #! line or an interpreter in volley.toml)", path)
 	}
