@@ -252,6 +252,9 @@ func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *m
 	for _, w := range found.Warnings {
 		fmt.Fprintf(stderr, "volley: warning: %s\n", w)
 	}
+	if mem != nil {
+		mem.knownCounts(found.Suites)
+	}
 	nameFilter := o.filter
 	if found.Checkout != nil {
 		nameFilter = "" // applied to test-file paths by discover

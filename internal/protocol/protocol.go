@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/volley-test/volley/internal/event"
@@ -90,6 +89,12 @@ type Session interface {
 	Warnings() []string
 }
 
+// Explainer is implemented by protocols that can find, in a failed test's
+// output, the line that says why it failed (TML's `FATAL [runtime] ...`).
+type Explainer interface {
+	Explain(out []byte) string
+}
+
 // Protocol is a harness.
 type Protocol interface {
 	Name() string
@@ -166,10 +171,8 @@ func RetryUnit(s *Suite, test string) *Unit {
 		return l.Batch(s, []string{test})
 	}
 	if s.Protocol == "tml" && test != "" {
-		if i, err := strconv.Atoi(test); err == nil {
-			u := TMLIndexUnit(s, i)
-			u.Session.(*tmlSession).single = true
-			return u
+		if i, ok := TMLTestIndex(s, test); ok {
+			return TMLIndexUnit(s, i)
 		}
 	}
 	us := p.Units(s)
