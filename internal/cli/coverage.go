@@ -50,7 +50,7 @@ func startCoverage(o *runOptions, cfg *config.File, state string) (*coverage.Col
 		if out == "" {
 			out = cfg.Coverage.Output
 		}
-		if fns == "" {
+		if fns == "" && len(o.cover.sources) == 0 {
 			fns = cfg.Coverage.Functions
 		}
 	}
@@ -61,6 +61,9 @@ func startCoverage(o *runOptions, cfg *config.File, state string) (*coverage.Col
 		out = filepath.Join(state, "coverage")
 	}
 	sources := o.cover.sources
+	if len(sources) == 0 && o.cover.functions == "" && cfg != nil {
+		sources = cfg.Coverage.Sources // with functions too: NewCollector says to choose
+	}
 	if len(sources) == 0 && fns == "" && root != "" {
 		for _, d := range []string{"lib/core", "lib/std", "lib/test"} {
 			if st, err := os.Stat(filepath.Join(root, d)); err == nil && st.IsDir() {
