@@ -274,7 +274,8 @@ func TestMisbehaveHangGo(t *testing.T) {
 	dir := t.TempDir()
 	hang := mbSuite(t, dir, "hang", "test say=before hang")
 	ok := mbSuite(t, dir, "ok", "test pass")
-	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: time.Second, Grace: 2 * time.Second}, 30*time.Second, hang, ok)
+	ok.Timeout = time.Minute // only the hang is to time out, however slow the machine
+	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: 3 * time.Second, Grace: 2 * time.Second}, 90*time.Second, hang, ok)
 	res := r.final(t, "hang")
 	if res.Status != event.Timeout {
 		t.Fatalf("hang: %s (%s), want TIMEOUT", res.Status, res.Reason)
@@ -331,7 +332,8 @@ int main(void) {
 	}
 	s := &protocol.Suite{Name: "native_hang", Path: bin, Protocol: "exec"}
 	ok := mbSuite(t, dir, "ok", "test pass")
-	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: time.Second, Grace: time.Second}, 60*time.Second, s, ok)
+	ok.Timeout = time.Minute
+	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: 3 * time.Second, Grace: time.Second}, 90*time.Second, s, ok)
 	res := r.final(t, "native_hang")
 	if res.Status != event.Timeout {
 		t.Fatalf("native_hang: %s (%s), want TIMEOUT", res.Status, res.Reason)
