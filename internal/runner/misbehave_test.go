@@ -70,29 +70,7 @@ type mbRun struct {
 // has not ended after limit fails the test.
 func mbDispatch(t *testing.T, o runner.Options, limit time.Duration, suites ...*protocol.Suite) *mbRun {
 	t.Helper()
-	var units []*protocol.Unit
-	for _, s := range suites {
-		p, err := protocol.Lookup(s.Protocol)
-		if err != nil {
-			t.Fatal(err)
-		}
-		units = append(units, p.Units(s)...)
-	}
-	if o.TempDir == "" {
-		o.TempDir = t.TempDir()
-	}
-	r := &mbRun{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r.stats = runner.New(units, o, func(e *event.Event) { r.events = append(r.events, e) }).Run()
-	}()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("the run has not ended after %s", limit)
-	}
-	return r
+	return mbDispatchWatch(t, o, limit, nil, suites...)
 }
 
 // results are the TestEnd results of id (suite or suite::test), in order.
@@ -495,8 +473,9 @@ func TestMisbehaveMemoryBudget(t *testing.T) {
 	}
 }
 
-// mbDispatchWatch is mbDispatch with a hook that sees every event as it
-// is emitted (on the dispatcher's goroutine).
+// mbDispatchWatch runs the suites' units with o, failing the test after
+// limit; watch, when set, sees every event as it is emitted (on the
+// dispatcher's goroutine).
 func mbDispatchWatch(t *testing.T, o runner.Options, limit time.Duration, watch func(*event.Event), suites ...*protocol.Suite) *mbRun {
 	t.Helper()
 	var units []*protocol.Unit
@@ -514,7 +493,12 @@ func mbDispatchWatch(t *testing.T, o runner.Options, limit time.Duration, watch 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.stats = runner.New(units, o, func(e *event.Event) { r.events = append(r.events, e); watch(e) }).Run()
+		r.stats = runner.New(units, o, func(e *event.Event) {
+			r.events = append(r.events, e)
+			if watch != nil {
+				watch(e)
+			}
+		}).Run()
 	}()
 	select {
 	case <-done:
