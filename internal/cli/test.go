@@ -253,7 +253,7 @@ func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *m
 		fmt.Fprintf(stderr, "volley: warning: %s\n", w)
 	}
 	if mem != nil {
-		mem.knownCounts(found.Suites)
+		mem.knownCounts(found.Suites, o.jobs)
 	}
 	nameFilter := o.filter
 	if found.Checkout != nil {

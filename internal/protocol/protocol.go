@@ -32,6 +32,10 @@ type Suite struct {
 	// KnownCount is the number of tests a tml suite is known to hold (from
 	// TestNames or history); 0 when unknown.
 	KnownCount int
+	// SplitTML runs a tml suite of known count one --test-index process per
+	// test from the start, spread over free slots, instead of one --run-all
+	// (a suite long enough to be the run's critical path).
+	SplitTML bool
 }
 
 // Unit is one process to run.

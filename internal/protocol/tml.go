@@ -40,6 +40,9 @@ func (TML) Name() string { return "tml" }
 // Units implements Protocol.
 func (TML) Units(s *Suite) []*Unit {
 	st := newTMLState(s)
+	if s.SplitTML && st.known > 0 {
+		return st.rest(0, nil)
+	}
 	u := &Unit{Suite: s, Args: []string{TMLRunAll}, Label: s.Name,
 		Session: &tmlSession{st: st, index: -1, last: -1}}
 	if n := st.known; n > 0 {
@@ -142,10 +145,13 @@ func (st *tmlState) rest(from int, gaps []int) []*Unit {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if from < st.known {
+		// The known ones all at once; the last of them, when it ends,
+		// probes past the count in case the suite grew.
 		for i := from; i < st.known; i++ {
 			us = append(us, st.unit(i, false))
 		}
-		from = st.known
+		us[len(us)-1].Session.(*tmlSession).tail = true
+		return us
 	}
 	if st.end >= 0 && from >= st.end || from >= tmlMaxIndex {
 		return us
@@ -258,6 +264,7 @@ type tmlSession struct {
 	st       *tmlState
 	index    int
 	probe    bool // a --test-index probe past the known tests: its verdict widens the window
+	tail     bool // the last known index: when it ends, a probe looks past it
 	last     int  // the highest index reported so far, -1 for none
 	reported map[int]bool
 	failed   bool  // a FAIL line was reported
@@ -458,7 +465,12 @@ func (t *tmlSession) exitIndex(x Exit) ([]Outcome, []*Unit) {
 		if t.index < len(s.TestNames) {
 			t.warns = append(t.warns, fmt.Sprintf("%s: answered 99 (no such test) for test %d, but it was expected to hold %d tests; is the executable older than its test list?", s.Name, t.index, st.known))
 		}
-		if t.probe {
+		if t.probe || t.tail {
+			if t.tail {
+				st.mu.Lock()
+				st.inflight++ // probed counts it out
+				st.mu.Unlock()
+			}
 			next, w := st.probed(t.index, true, false)
 			t.warn(w)
 			return nil, next
@@ -501,6 +513,9 @@ func (t *tmlSession) exitIndex(x Exit) ([]Outcome, []*Unit) {
 			}
 			return outs, nil
 		}
+	}
+	if t.tail {
+		return outs, st.rest(st.known, nil)
 	}
 	if !t.probe {
 		return outs, nil

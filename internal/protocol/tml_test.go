@@ -148,6 +148,9 @@ func followArgs(us []*Unit) string {
 		if ts.probe {
 			a += "?"
 		}
+		if ts.tail {
+			a += "+"
+		}
 		if u.Args[0] != TMLIndexFlag+strconv.Itoa(ts.index) || !u.FollowUp || len(u.Tests) != 1 {
 			a += "(bad unit " + u.Label + ")"
 		}
@@ -179,7 +182,7 @@ func TestTMLRunAllFailureModel(t *testing.T) {
 		{name: "all pass", lines: []string{pass(0), pass(1)}, exit: Exit{Code: 0}, want: "0=PASS 1=PASS"},
 		// The common case: file 0 fails, exit 1, no line at all.
 		{name: "first fails", exit: Exit{Code: 1}, want: "0=FAIL", follow: "1?", reason: "exited 1"},
-		{name: "first fails, count known", known: 3, exit: Exit{Code: 1}, want: "0=FAIL", follow: "1 2 3?"},
+		{name: "first fails, count known", known: 3, exit: Exit{Code: 1}, want: "0=FAIL", follow: "1 2+"},
 		{name: "middle fails", lines: []string{pass(0), pass(1)}, exit: Exit{Code: 1}, want: "0=PASS 1=PASS 2=FAIL", follow: "3?"},
 		{name: "crash", lines: []string{pass(0)}, exit: Exit{Code: -1, Signal: "SIGSEGV"}, want: "0=PASS 1=CRASH", follow: "2?", reason: "SIGSEGV"},
 		{name: "hang", exit: Exit{Code: -1, Signal: "SIGKILL", TimedOut: true, Timeout: time.Second}, want: "0=TIMEOUT", follow: "1?", reason: "timed out after 1s"},
@@ -191,11 +194,11 @@ func TestTMLRunAllFailureModel(t *testing.T) {
 		{name: "returned FAIL, count known, finished", known: 2, lines: []string{pass(0), "TML_RESULT:1:FAIL:2"}, exit: Exit{Code: 1},
 			want: "0=PASS 1=FAIL", follow: "2?"},
 		{name: "returned FAIL, count known, then a fail", known: 4, lines: []string{"TML_RESULT:0:FAIL:2"}, exit: Exit{Code: 1},
-			want: "0=FAIL 1=FAIL", follow: "2 3 4?"},
+			want: "0=FAIL 1=FAIL", follow: "2 3+"},
 		{name: "exit 1 with every line PASS, count known", known: 1, lines: []string{pass(0)}, exit: Exit{Code: 1},
 			want: "0=PASS", follow: "1?", warnHas: "all 1 tests reported PASS"},
 		{name: "exit 0 short of the known count", known: 3, lines: []string{pass(0)}, exit: Exit{Code: 0},
-			want: "0=PASS", follow: "1 2 3?", warnHas: "holds 3 tests"},
+			want: "0=PASS", follow: "1 2+", warnHas: "holds 3 tests"},
 		{name: "exit 0 after FAIL", lines: []string{"TML_RESULT:0:FAIL:1"}, exit: Exit{Code: 0}, want: "0=FAIL", warnHas: "exited 0 although"},
 		{name: "no line, exit 0", exit: Exit{Code: 0}, want: "=ERROR", reason: "is it a tml suite?"},
 		{name: "exit 98", exit: Exit{Code: 98}, want: "=ERROR", reason: "does not speak the tml protocol"},
@@ -377,6 +380,10 @@ func TestTMLNamesAndIndices(t *testing.T) {
 	us := TML{}.Units(s)
 	if strings.Join(us[0].Tests, ",") != "lib/a.test.tml,lib/b.test.tml" {
 		t.Errorf("run-all unit tests %q", us[0].Tests)
+	}
+	s.SplitTML = true
+	if got := followArgs(TML{}.Units(s)); got != "0 1+" {
+		t.Errorf("split suite units %q, want one per index", got)
 	}
 }
 
