@@ -31,7 +31,7 @@ func openReports(o *runOptions, human, stdout, stderr io.Writer, live bool, file
 	}
 	term := report.NewTerminal(human, report.TermOptions{
 		Live:    live,
-		Color:   isTerminal(human) && os.Getenv("NO_COLOR") == "",
+		Color:   isTerminal(human) && os.Getenv("NO_COLOR") == "" && !o.noColor,
 		Verbose: verbose,
 		Width:   termWidth(human),
 		Slowest: o.reports.slowest,
