@@ -87,10 +87,7 @@ func TestHarnesses(t *testing.T) {
 	t.Run("gotest=go-test-json", func(t *testing.T) {
 		t.Parallel()
 		f.need(t, "gotest")
-		want, extra := goTestCounts(t, f.goSrc, nil)
-		if len(extra) > 0 {
-			t.Logf("go test -v also reports %v; volley runs Test functions only (DESIGN.md: not Example/Benchmark/Fuzz)", extra)
-		}
+		want := goTestCounts(t, f.goSrc, nil)
 		checkTally(t, "gopkg.test", mixed.suite(t, "gopkg.test").tally(), want)
 	})
 	t.Run("gtest=whole-binary", func(t *testing.T) {
@@ -200,7 +197,7 @@ func testIsolation(t *testing.T, f *harnessFixtures) {
 		native                          func(t *testing.T) tally
 	}
 	cases := []crashCase{
-		{"gotest", "gopkg.test", f.goTest, "GOPKG_PANIC", "TestPanics", func(t *testing.T) tally { c, _ := goTestCounts(t, f.goSrc, nil); return c }},
+		{"gotest", "gopkg.test", f.goTest, "GOPKG_PANIC", "TestPanics", func(t *testing.T) tally { return goTestCounts(t, f.goSrc, nil) }},
 		{"gtest", "gtest_sample", f.gtest, "GTEST_FIXTURE_CRASH", "Crash.MaybeCrashes", func(t *testing.T) tally {
 			c, d := gtestCounts(t, f.gtest)
 			c.Skipped += d
@@ -492,13 +489,12 @@ func checkTally(t *testing.T, suite string, got, want tally) {
 // --- the harnesses' own runners ---------------------------------------------
 
 // goTestCounts runs `go test -json` in the package and counts the
-// top-level Test functions' outcomes; extra lists the other top-level
-// entries go test reports (examples, fuzz seed corpora).
-func goTestCounts(t *testing.T, src string, env []string) (tally, []string) {
+// top-level outcomes: tests, examples and fuzz seed corpora, all of which
+// volley runs too.
+func goTestCounts(t *testing.T, src string, env []string) tally {
 	t.Helper()
 	out, _ := runIn(src, append(append([]string{}, harnessGoEnv...), env...), "go", "test", "-count=1", "-json", ".")
 	var c tally
-	var extra []string
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -507,10 +503,6 @@ func goTestCounts(t *testing.T, src string, env []string) (tally, []string) {
 			continue
 		}
 		if e.Action != "pass" && e.Action != "fail" && e.Action != "skip" {
-			continue
-		}
-		if !strings.HasPrefix(e.Test, "Test") {
-			extra = append(extra, e.Action+" "+e.Test)
 			continue
 		}
 		switch e.Action {
@@ -525,7 +517,7 @@ func goTestCounts(t *testing.T, src string, env []string) (tally, []string) {
 	if c == (tally{}) {
 		t.Fatalf("go test -json: no test results\n%s", out)
 	}
-	return c, extra
+	return c
 }
 
 // gtestCounts runs the GoogleTest binary whole and reads its summary.
