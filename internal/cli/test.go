@@ -139,6 +139,8 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	}
 	if live {
 		ro.Tick = 200 * time.Millisecond
+	} else {
+		ro.Tick = 5 * time.Second // for the status line of a quiet plain run
 	}
 	rc, err := dialRemote(o)
 	if err != nil {

@@ -103,20 +103,27 @@ func (l *live) procEnd(e *event.Event) {
 	}
 }
 
-// lines renders the live area: a progress line, then what is running,
-// longest-running first.
-func (l *live) lines(s event.Stats, now time.Time) []string {
+// progressLine is the head of the live area and the periodic status line
+// of a plain run: "[312/3632] 300 passed, 10 failed, 2 skipped; 16 running  41.2s".
+func progressLine(s event.Stats, now time.Time) string {
 	var head string
 	if s.Expected > 0 {
-		head = fmt.Sprintf("[%d/%d]", s.Done, s.Expected)
+		head = fmt.Sprintf("[%d/%d tests]", s.Done, s.Expected)
 	} else {
-		head = fmt.Sprintf("[%d done, %d/%d suites]", s.Done, s.SuitesDone, s.Suites)
+		head = fmt.Sprintf("[%d tests done, %d/%d suites]", s.Done, s.SuitesDone, s.Suites)
 	}
 	var elapsed time.Duration
 	if !s.Start.IsZero() {
 		elapsed = now.Sub(s.Start)
 	}
-	out := []string{fmt.Sprintf("%s %d running  %s", head, s.Running, secs1(elapsed))}
+	return fmt.Sprintf("%s %d passed, %d failed, %d skipped; %d running  %s",
+		head, s.Passed, s.Failed, s.Skipped, s.Running, secs1(elapsed))
+}
+
+// lines renders the live area: a progress line, then what is running,
+// longest-running first.
+func (l *live) lines(s event.Stats, now time.Time) []string {
+	out := []string{progressLine(s, now)}
 
 	rs := make([]*running, 0, len(l.procs)+len(l.tests))
 	for _, p := range l.procs {

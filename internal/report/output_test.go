@@ -96,3 +96,19 @@ func TestGoDumpHungGoroutineInView(t *testing.T) {
 		t.Error("a plain failure's output was reordered")
 	}
 }
+
+func TestPlainStatusLineWhileQuiet(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	st := event.Stats{Start: t0, Expected: 10, Done: 3, Passed: 2, Failed: 1, Running: 2}
+	tick := func(s int) *event.Event {
+		return &event.Event{Kind: event.Tick, Time: t0.Add(time.Duration(s) * time.Second), Stats: st}
+	}
+	out := replay(t, []*event.Event{
+		{Kind: event.RunStart, Time: t0, Stats: st}, tick(10), tick(31), tick(40), tick(62),
+	}, TermOptions{})
+	want := "volley: [3/10 tests] 2 passed, 1 failed, 0 skipped; 2 running  31.0s\n" +
+		"volley: [3/10 tests] 2 passed, 1 failed, 0 skipped; 2 running  62.0s\n"
+	if !strings.HasPrefix(out, want) {
+		t.Errorf("plain run status lines:\n%s\nwant them to start with\n%s", out, want)
+	}
+}

@@ -20,6 +20,10 @@ type TermOptions struct {
 	Now     func() time.Time // the clock for elapsed times in the live area; nil = time.Now
 }
 
+// PlainStatusEvery is how long a run off a terminal stays silent before
+// it prints a status line (given Tick events at least that often).
+const PlainStatusEvery = 30 * time.Second
+
 // outputLines is how many lines of a failed test's output are shown.
 const outputLines = 40
 
@@ -33,8 +37,9 @@ type terminal struct {
 
 	live    live
 	sum     summary
-	printed bool // some line was printed above the summary
-	ended   bool // RunEnd was seen: the live area is gone for good
+	printed bool      // some line was printed above the summary
+	lastOut time.Time // when a line was last printed (plain runs' status lines)
+	ended   bool      // RunEnd was seen: the live area is gone for good
 }
 
 // NewTerminal returns the reporter that writes a run's progress for people
@@ -55,6 +60,16 @@ func (t *terminal) Event(e *event.Event) {
 	}
 	switch e.Kind {
 	case event.RunStart, event.Tick:
+		if now := t.o.Now(); !t.o.Live && e.Kind == event.Tick && !e.Stats.Start.IsZero() {
+			// Off a terminal, a line at a steady interval while nothing
+			// else prints, so a long quiet CI job does not look hung.
+			if t.lastOut.IsZero() {
+				t.lastOut = e.Stats.Start
+			}
+			if now.Sub(t.lastOut) >= PlainStatusEvery {
+				t.println("volley: " + progressLine(e.Stats, now))
+			}
+		}
 		t.redraw(e.Stats, true)
 	case event.ProcStart:
 		t.live.procStart(e)
@@ -117,6 +132,7 @@ func (t *terminal) println(line string) {
 	t.buf.WriteString(line)
 	t.buf.WriteByte('\n')
 	t.printed = true
+	t.lastOut = t.o.Now()
 }
 
 // erase removes the live area, leaving the cursor where it began.
