@@ -131,7 +131,7 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if live {
 		ro.Tick = 200 * time.Millisecond
 	}
-	rc, err := dialRemote(o)
+	rc, err := dialRemote(o, stderr)
 	if err != nil {
 		return err
 	}
@@ -192,11 +192,11 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	}
 	if rc != nil && o.verbose > 0 {
 		st := rc.Stats()
-		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries\n",
-			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries)
+		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries, %d timed out (%s of action timeouts)\n",
+			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries, st.TimedOut, st.TimeoutSpent)
 	}
 	if err := disp.Fatal(); err != nil {
-		return usage(err)
+		return remoteFailure(err)
 	}
 	if err := outcome(stats); err != nil {
 		return err
