@@ -1,29 +1,13 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/volley-test/volley/internal/plan"
+	"github.com/volley-test/volley/internal/shard"
 )
-
-// Files of a shard's output directory (--output-dir), read by `volley merge`.
-const (
-	OutEvents  = "events.json"
-	OutJUnit   = "junit.xml"
-	OutPlan    = "plan.json"
-	OutHistory = "history.json"
-)
-
-// shardPlan is plan.json: what the whole run planned and this shard's part.
-type shardPlan struct {
-	Partition string   `json:"partition,omitempty"`
-	Share     string   `json:"share,omitempty"`
-	Planned   []string `json:"planned"` // every test id (or whole suite) of the unsharded plan
-}
 
 // useOutputDir points the run's reports into dir, unless set explicitly.
 func useOutputDir(o *runOptions) error {
@@ -34,10 +18,10 @@ func useOutputDir(o *runOptions) error {
 		return usage(fmt.Errorf("--output-dir %s: %v", o.outputDir, err))
 	}
 	if o.reports.json == "" {
-		o.reports.json = filepath.Join(o.outputDir, OutEvents)
+		o.reports.json = filepath.Join(o.outputDir, shard.OutEvents)
 	}
 	if o.reports.junit == "" {
-		o.reports.junit = filepath.Join(o.outputDir, OutJUnit)
+		o.reports.junit = filepath.Join(o.outputDir, shard.OutJUnit)
 	}
 	return nil
 }
@@ -48,36 +32,9 @@ func writeShardFiles(o *runOptions, pl *plan.Plan, historyDir string) error {
 	if o.outputDir == "" {
 		return nil
 	}
-	sp := shardPlan{Share: pl.Share, Planned: pl.Items}
+	sp := shard.Plan{Share: pl.Share, Planned: pl.Items}
 	if pl.Share != "" {
 		sp.Partition = o.partition
 	}
-	b, err := json.MarshalIndent(sp, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(o.outputDir, OutPlan), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return copyFile(filepath.Join(historyDir, OutHistory), filepath.Join(o.outputDir, OutHistory))
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return shard.WriteFiles(o.outputDir, sp, historyDir)
 }

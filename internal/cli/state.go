@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,18 +11,12 @@ import (
 	"github.com/volley-test/volley/internal/config"
 	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/protocol"
+	"github.com/volley-test/volley/internal/statedir"
 )
 
-// stateDir is where volley keeps its memory: --state-dir, else the
-// config's state_dir (default .volley next to volley.toml), else ./.volley.
+// stateDir is where volley keeps its memory (see statedir.Dir).
 func stateDir(o *runOptions, cfg *config.File, cwd string) string {
-	switch {
-	case o.stateDir != "":
-		return o.stateDir
-	case cfg != nil && cfg.StateDir != "":
-		return cfg.StateDir
-	}
-	return filepath.Join(cwd, config.DefaultStateDir)
+	return statedir.Dir(o.stateDir, cfg, cwd)
 }
 
 // memory is the run's view of the store: estimates for planning, the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,7 +137,7 @@ func shareTime(msgs []msg, unowned int, begin time.Time, res *remote.Result) {
 // suiteBound reports whether u is a whole tml suite, whose remote action is
 // bounded by one per-test timeout (see remoteSpec).
 func suiteBound(u *protocol.Unit) bool {
-	return u.Suite.Protocol == "tml" && len(u.Tests) == 0
+	return u.Suite.Protocol == "tml" && slices.Contains(u.Args, protocol.TMLRunAll)
 }
 
 // remoteSpec builds the action for r: its argv, an explicit environment
