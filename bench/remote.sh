@@ -197,7 +197,7 @@ if [[ "${SKIP_FAULTS:-}" != 1 ]]; then
 		1) bad="test crash=SIGSEGV" ;;
 		2) bad="test fail" ;;
 		esac
-		fixture "$fd" "s$i" "protocol tml\ntest pass\ntest pass\n$bad\ntest pass\ntest pass\n"
+		fixture "$fd" "$(printf s%02d "$i")" "protocol tml\ntest pass\ntest pass\n$bad\ntest pass\ntest pass\n"
 	done
 	for ((i = 0; i < 2 * NFAULT; i++)); do
 		case $((i % 4)) in
@@ -206,18 +206,18 @@ if [[ "${SKIP_FAULTS:-}" != 1 ]]; then
 		2) spec="test crash=SIGSEGV" ;;
 		3) spec="test hang" ;;
 		esac
-		fixture "$fd" "e$i" "$spec\n"
+		fixture "$fd" "$(printf e%02d "$i")" "$spec\n"
 	done
 	cat >"$fd/volley.toml" <<-'TOML'
 		[[suite]]
 		name = "tml"
 		protocol = "tml"
-		paths = ["s[0-9]*[0-9]"]
+		paths = ["s[0-9][0-9]"]
 		inputs = ["{name}.fixture"]
 		[[suite]]
 		name = "exec"
 		protocol = "exec"
-		paths = ["e[0-9]*[0-9]"]
+		paths = ["e[0-9][0-9]"]
 		inputs = ["{name}.fixture"]
 	TOML
 	sleep 2
