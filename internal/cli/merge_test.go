@@ -132,9 +132,9 @@ func TestMergeReproducesUnsharded(t *testing.T) {
 				for k := 1; k <= n; k++ {
 					state := filepath.Join(dir, fmt.Sprint("state", k))
 					copyHistory(t, base, state)
-					shard := filepath.Join(dir, fmt.Sprint("shard", k))
+					sdir := filepath.Join(dir, fmt.Sprint("shard", k))
 					args := []string{"test", "--config", cfg, "-j4", "--format", "plain", "--state-dir", state,
-						"--partition", fmt.Sprintf("%s:%d/%d", strategy, k, n), "--output-dir", shard}
+						"--partition", fmt.Sprintf("%s:%d/%d", strategy, k, n), "--output-dir", sdir}
 					if strategy != "hash" {
 						args = append(args, "--no-cache")
 					}
@@ -145,7 +145,7 @@ func TestMergeReproducesUnsharded(t *testing.T) {
 					if code != ExitOK && code != ExitTestsFailed {
 						t.Fatalf("%s:%d/%d: exit %d\n%s", strategy, k, n, code, out)
 					}
-					dirs = append(dirs, shard)
+					dirs = append(dirs, sdir)
 				}
 				stdout, stderr, code := merge(filepath.Join(dir, "merged"), dirs...)
 				if code != ExitTestsFailed || !strings.Contains(stdout, want+"\n") {
