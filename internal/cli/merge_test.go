@@ -72,15 +72,34 @@ func summaryOf(t *testing.T, out string) string {
 // as follow-ups).
 func testCorpus(t *testing.T, dir string) string {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := fixture.Corpus{Suites: 12, Tests: 60, Mean: time.Millisecond, Seed: 11, Failures: 2, Crashes: 1}
-	if err := fixture.WriteCorpus(dir, exe, c); err != nil {
+	if err := fixture.WriteCorpus(dir, fixtureExe(t), c); err != nil {
 		t.Fatal(err)
 	}
 	return filepath.Join(dir, "volley.toml")
+}
+
+// fixtureExe is the fixture alone (internal/fixture/testdata/fixturemain),
+// built for the test without -race: a corpus runs dozens of processes, and
+// each start of this race-instrumented test binary costs far more. Without
+// a go command it is this test binary, which also acts as the fixture.
+func fixtureExe(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return self
+	}
+	exe := filepath.Join(t.TempDir(), "fixture")
+	cmd := exec.Command(gobin, "build", "-o", exe, "../fixture/testdata/fixturemain")
+	cmd.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the fixture: %v\n%s", err, out)
+	}
+	return exe
 }
 
 func copyHistory(t *testing.T, from, to string) {
