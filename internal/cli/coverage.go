@@ -19,6 +19,7 @@ type coverageFlags struct {
 	output    string
 	functions string
 	objects   []string
+	sources   []string
 }
 
 // startCoverage makes the collector that gives every process its own

@@ -64,6 +64,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if err := o.validate(); err != nil {
 		return err
 	}
+	if o.listSuites {
+		return listModules(cfg, cwd, args, o, stdout)
+	}
 	if err := useOutputDir(o); err != nil {
 		return err
 	}
@@ -241,6 +244,7 @@ func termWidth(w io.Writer) int {
 func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *memory, stderr io.Writer) (*plan.Plan, []*protocol.Suite, error) {
 	found, err := discover.Discover(discover.Request{
 		Args: args, Config: cfg, Protocol: o.protocol, Cwd: cwd, RunIgnored: o.runIgnored,
+		Filter: o.filter, Suites: o.suites,
 	})
 	if err != nil {
 		return nil, nil, usage(err)
@@ -248,7 +252,14 @@ func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *m
 	for _, w := range found.Warnings {
 		fmt.Fprintf(stderr, "volley: warning: %s\n", w)
 	}
-	filter, err := plan.NewFilter(o.filter, found.Patterns)
+	if mem != nil {
+		mem.knownCounts(found.Suites, o.jobs)
+	}
+	nameFilter := o.filter
+	if found.Checkout != nil {
+		nameFilter = "" // applied to test-file paths by discover
+	}
+	filter, err := plan.NewFilter(nameFilter, found.Patterns)
 	if err != nil {
 		return nil, nil, usage(err)
 	}

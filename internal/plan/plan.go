@@ -242,7 +242,7 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 	s := l.suite
 	switch s.Granularity {
 	case "suite":
-		return []*protocol.Unit{l.lister.Batch(s, l.run)}
+		return protocol.Fit(l.lister, s, l.run)
 	case "test":
 		us := make([]*protocol.Unit, len(l.run))
 		for i, t := range l.run {
@@ -265,14 +265,14 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 			sum += est(t)
 		}
 		if sum <= total/time.Duration(max(o.Jobs, 1)) {
-			return []*protocol.Unit{l.lister.Batch(s, l.run)}
+			return protocol.Fit(l.lister, s, l.run)
 		}
 	}
 	var us []*protocol.Unit
 	for _, b := range Batches(l.run, est, BatchOptions{
 		Startup: l.startup, Overhead: o.Overhead, MinUnits: 3 * o.Jobs, Total: total,
 	}) {
-		us = append(us, l.lister.Batch(s, b))
+		us = append(us, protocol.Fit(l.lister, s, b)...)
 	}
 	return us
 }

@@ -1,19 +1,18 @@
 package protocol
 
 import (
-	"syscall"
-
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/volley-test/volley/internal/proc"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/volley-test/volley/internal/event"
+	"github.com/volley-test/volley/internal/proc"
 )
 
 // listTimeout bounds a harness's list mode; listing should be instant.
@@ -300,4 +299,45 @@ func (n *notes) last() string {
 		return ""
 	}
 	return n.lines[len(n.lines)-1]
+}
+
+// execReserve is room kept in ArgMax for what volley adds to a unit's
+// command line and environment when it starts it (the run's cookie,
+// coverage destinations, -test.gocoverdir).
+const execReserve = 32 << 10
+
+// Fit returns the units that run tests of s in batches made by l, each
+// small enough to start: every argument within the kernel's limit on one
+// string (MAX_ARG_STRLEN, what a long --gtest_filter or -test.run hits) and
+// the whole command line with volley's environment within ARG_MAX. A batch
+// too large is cut into equal consecutive parts, each checked again; a test
+// whose own name is past the limit runs alone (and fails to start, saying
+// why).
+func Fit(l Lister, s *Suite, tests []string) []*Unit {
+	env := append(os.Environ(), s.Env...)
+	room := proc.ArgMax() - proc.ExecSize(nil, env) - execReserve
+	return fit(l, s, tests, proc.MaxArgStrlen, room)
+}
+
+func fit(l Lister, s *Suite, tests []string, maxArg, room int) []*Unit {
+	u := l.Batch(s, tests)
+	argv := u.Argv()
+	long, size := proc.LongestArg(argv), proc.ExecSize(argv, nil)
+	if len(tests) <= 1 || long <= maxArg && size <= room {
+		return []*Unit{u}
+	}
+	parts := 2
+	if r := max(room, 1); size/r+1 > parts {
+		parts = size/r + 1
+	}
+	if m := max(maxArg, 1); long/m+1 > parts {
+		parts = long/m + 1
+	}
+	parts = min(parts, len(tests))
+	var out []*Unit
+	for i := range parts {
+		lo, hi := i*len(tests)/parts, (i+1)*len(tests)/parts
+		out = append(out, fit(l, s, tests[lo:hi], maxArg, room)...)
+	}
+	return out
 }

@@ -2,12 +2,16 @@ package protocol
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/volley-test/volley/internal/event"
+	"github.com/volley-test/volley/internal/proc"
 )
 
 func TestDied(t *testing.T) {
@@ -108,5 +112,41 @@ func TestNotes(t *testing.T) {
 	n.add("   ")
 	if len(n.lines) != maxNotes || !strings.HasSuffix(n.last(), "...") || len(n.last()) != maxNoteLine+3 {
 		t.Errorf("notes kept %d lines, last %d bytes", len(n.lines), len(n.last()))
+	}
+}
+
+// Fit keeps every batch within the kernel's argument limits, for each
+// harness that batches, and keeps every test once, in order.
+func TestFitArgumentLimits(t *testing.T) {
+	names := make([]string, 20000)
+	for i := range names {
+		names[i] = fmt.Sprintf("AVeryLongTestSuiteName_%03d.AndAnEvenLongerTestCaseNameThatGoesOn_%05d", i%100, i)
+	}
+	for _, l := range []Lister{GTest{}, GoTest{}, LibTest{}} {
+		s := &Suite{Name: "s", Path: "/bin/true"}
+		us := Fit(l, s, names)
+		if _, many := l.(LibTest); len(us) < 2 && !many {
+			// (libtest names are separate arguments: 1.4 MB of them fit
+			// the usual 2 MiB ARG_MAX.)
+			t.Errorf("%T: %d unit for %d long names", l, len(us), len(names))
+		}
+		var got []string
+		for _, u := range us {
+			argv := u.Argv()
+			if n := proc.LongestArg(argv); n > proc.MaxArgStrlen {
+				t.Errorf("%T: an argument of %d bytes (limit %d)", l, n, proc.MaxArgStrlen)
+			}
+			if n := proc.ExecSize(argv, os.Environ()); n > proc.ArgMax() {
+				t.Errorf("%T: command line of %d bytes (ARG_MAX %d)", l, n, proc.ArgMax())
+			}
+			got = append(got, u.Tests...)
+		}
+		if !slices.Equal(got, names) {
+			t.Errorf("%T: the batches do not hold every test once in order (%d of %d)", l, len(got), len(names))
+		}
+	}
+	// Small batches are left whole.
+	if us := Fit(GTest{}, &Suite{Name: "s", Path: "/bin/true"}, names[:10]); len(us) != 1 {
+		t.Errorf("10 tests cut into %d units", len(us))
 	}
 }

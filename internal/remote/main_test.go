@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 		reapitest.Main()
 	}
 	// Retries in tests: same bound, short pauses.
-	defaultRetry = retryPolicy{tries: 5, base: 5 * time.Millisecond, max: 50 * time.Millisecond}
+	defaultRetry = retryPolicy{tries: 5, base: 5 * time.Millisecond, max: 50 * time.Millisecond, patience: 20 * time.Second}
 	os.Exit(m.Run())
 }
 

@@ -20,10 +20,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// drainDelay is how long the executor keeps reading a process's pipes after
-// it exited and its group was killed: long enough for buffered output, short
-// enough that a daemonized grandchild holding the pipe cannot stall the run.
+// drainDelay is how long the executor waits, once a process has exited,
+// its leftovers are killed and its pipes are empty, before it stops
+// waiting for the EOF that a descendant still holding a pipe withholds.
+// Output already in a pipe is always read, however long that takes.
 const drainDelay = 300 * time.Millisecond
+
+// drainCap bounds how long a pipe kept full by a descendant volley could
+// not kill is read after its process exited.
+const drainCap = 30 * time.Second
 
 // maxLine bounds the part of an output line given to a protocol parser.
 const maxLine = 64 << 10
@@ -165,14 +170,7 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(drainDelay):
-		// A descendant outside the group still holds the pipes.
-		outR.SetReadDeadline(time.Now())
-		errR.SetReadDeadline(time.Now())
-		<-drained
-	}
+	drain(drained, outR, errR)
 	outR.Close()
 	errR.Close()
 
@@ -197,6 +195,53 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 	outs, follow := u.Session.Exit(x)
 	ei.followUp = follow
 	send(msg{outcomes: outs, offset: r.capture.Len(), warns: u.Session.Warnings(), exited: ei})
+}
+
+// drain waits for the readers of a process's pipes to reach EOF (drained
+// closes). Everything already in the pipes is read: a deadline is set only
+// when both pipes are empty and still not at EOF for drainDelay, which means
+// a descendant outside the process's group holds them open and writes
+// nothing (it was killed, or is being). The process itself has exited, so
+// anything it wrote is in the pipe or already read.
+func drain(drained <-chan struct{}, pipes ...*os.File) {
+	t := time.NewTimer(drainDelay)
+	defer t.Stop()
+	capAt := time.Now().Add(drainCap)
+	for {
+		select {
+		case <-drained:
+			return
+		case now := <-t.C:
+			empty := true
+			for _, f := range pipes {
+				empty = empty && unread(f) == 0
+			}
+			if empty || now.After(capAt) {
+				for _, f := range pipes {
+					_ = f.SetReadDeadline(now)
+				}
+				<-drained
+				return
+			}
+			t.Reset(drainDelay)
+		}
+	}
+}
+
+// unread is the number of bytes waiting in pipe f (FIONREAD); 0 when it
+// cannot be known.
+func unread(f *os.File) int {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = sc.Control(func(fd uintptr) {
+		if v, err := unix.IoctlGetInt(int(fd), unix.TIOCINQ); err == nil { // FIONREAD
+			n = v
+		}
+	})
+	return n
 }
 
 // readLines copies r to sink and calls line for every complete line (and a
@@ -259,6 +304,8 @@ func startError(path string, err error) error {
 		return fmt.Errorf("cannot run %s: no such file (was it built? check the path or glob)", path)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("cannot run %s: permission denied (is it executable? chmod +x it)", path)
+	case errors.Is(err, syscall.E2BIG):
+		return fmt.Errorf("cannot run %s: argument list too long for the kernel (a test name or the environment is too large; shorten it or split the suite)", path)
 	case errors.Is(err, syscall.ENOEXEC):
 		return fmt.Errorf("cannot run %s: not an executable this machine can run (exec format error; a script needs a #! line or an interpreter in volley.toml)", path)
 	}

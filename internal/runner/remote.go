@@ -41,7 +41,7 @@ func executeRemote(ctx context.Context, rm Remote, r *running, out chan<- msg) {
 		x := protocol.Exit{Code: -1, Err: fmt.Errorf("remote execution of %s: %w", u.Label, err)}
 		outs, follow := u.Session.Exit(x)
 		ei := &exitInfo{x: x, followUp: follow, end: time.Now()}
-		var pe *remote.PlatformError
+		var pe *remote.ConfigError
 		if errors.As(err, &pe) {
 			// No worker will ever take it: the whole run stops.
 			ei.followUp, ei.fatal = nil, err

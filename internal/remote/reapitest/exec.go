@@ -3,6 +3,7 @@ package reapitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -31,7 +32,14 @@ type execution struct {
 
 func (e execution) Execute(req *repb.ExecuteRequest, stream grpc.ServerStreamingServer[longrunningpb.Operation]) error {
 	s := e.s
-	s.counts.executes.Add(1)
+	if err := s.checkInstance(req.GetInstanceName()); err != nil {
+		return err
+	}
+	n := s.counts.executes.Add(1)
+	if s.opts.OutageAfter > 0 && n == int64(s.opts.OutageAfter) {
+		go s.outage(s.opts.OutageFor)
+		return status.Error(codes.Unavailable, "server stopping")
+	}
 	action, cmd, err := s.load(req.GetActionDigest())
 	if err != nil {
 		return err
@@ -43,8 +51,17 @@ func (e execution) Execute(req *repb.ExecuteRequest, stream grpc.ServerStreaming
 	if platform == nil {
 		platform = cmd.GetPlatform()
 	}
+	s.mu.Lock()
+	noWorkers := s.noWorkers > 0
+	if noWorkers {
+		s.noWorkers--
+	}
+	s.mu.Unlock()
+	if noWorkers {
+		return status.Errorf(codes.Unavailable, "No workers exist for instance name prefix %q platform %s", req.GetInstanceName(), platformString(platform))
+	}
 	if !s.matches(platform) {
-		return status.Errorf(codes.Unavailable, "No workers exist for platform %s", platformString(platform))
+		return status.Errorf(codes.FailedPrecondition, "No workers exist for instance name prefix %q platform %s", req.GetInstanceName(), platformString(platform))
 	}
 	if !req.GetSkipCacheLookup() && !action.GetDoNotCache() {
 		s.mu.Lock()
@@ -178,12 +195,21 @@ func (s *Server) matches(p *repb.Platform) bool {
 	return true
 }
 
+// platformString renders p as Buildbarn's scheduler does in its errors:
+// {"properties":[{"name":"OSFamily","value":"linux"}]}.
 func platformString(p *repb.Platform) string {
-	var parts []string
-	for _, pr := range p.GetProperties() {
-		parts = append(parts, pr.GetName()+"="+pr.GetValue())
+	type prop struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
 	}
-	return "{" + strings.Join(parts, ", ") + "}"
+	v := struct {
+		Properties []prop `json:"properties"`
+	}{Properties: []prop{}}
+	for _, pr := range p.GetProperties() {
+		v.Properties = append(v.Properties, prop{pr.GetName(), pr.GetValue()})
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // loseFileBlob deletes the first non-empty file blob under root.
@@ -250,6 +276,9 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 		}
 	}
 
+	if max, t := s.opts.MaxExecutionTimeout, action.GetTimeout().AsDuration(); max > 0 && t > max {
+		return failed(codes.InvalidArgument, fmt.Sprintf("Execution timeout of %s exceeds maximum permitted value of %s", t, max))
+	}
 	ctx := s.ctx
 	if t := action.GetTimeout(); t != nil && t.AsDuration() > 0 {
 		var cancel context.CancelFunc
@@ -293,7 +322,15 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 
 	meta.OutputUploadStartTimestamp = timestamppb.Now()
-	ar := &repb.ActionResult{ExitCode: int32(exitCode(c.ProcessState)), ExecutionMetadata: meta}
+	end := endOf(c.ProcessState)
+	if s.opts.ExitCode128 {
+		if end.signal != "" {
+			end.code = 128 + signalNumber(end.signal)
+		}
+	} else {
+		meta.AuxiliaryMetadata = []*anypb.Any{unknownAny(), usageAny(end)}
+	}
+	ar := &repb.ActionResult{ExitCode: int32(end.code), ExecutionMetadata: meta}
 	if stdout.Len() > 0 {
 		ar.StdoutDigest = s.put(stdout.Bytes())
 	}

@@ -1,0 +1,134 @@
+package cli_test
+
+// Supervision faults through the real binary: output left in a pipe after
+// its process exited, argument lists past the kernel's limits, processes
+// that escape their test, signals to volley. Each asserts that no result is
+// lost and that no process of the run survives it (/proc).
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// faultTMLSpec is a tml fixture spec of n passing tests whose first test
+// first enlarges its stdout pipe to pipe bytes ("" = leave it).
+func faultTMLSpec(n int, pipe string) string {
+	var b strings.Builder
+	b.WriteString("protocol tml\n")
+	for i := range n {
+		if i == 0 && pipe != "" {
+			b.WriteString("test pipe=" + pipe + " pass\n")
+			continue
+		}
+		b.WriteString("test pass\n")
+	}
+	return b.String()
+}
+
+// faultCount asserts that every one of n tests of suite passed once.
+func faultCount(t *testing.T, r *faultRun, suite string, n int) {
+	t.Helper()
+	lost, dup := 0, 0
+	for i := range n {
+		rs := r.results[fmt.Sprintf("%s::%d", suite, i)]
+		switch {
+		case len(rs) == 0 || rs[len(rs)-1].status != "PASS":
+			lost++
+		case len(rs) > 1:
+			dup++
+		}
+	}
+	if lost > 0 || dup > 0 {
+		t.Errorf("%s: %s: %d of %d results lost or not PASS, %d reported twice\n%s", r.describe(), suite, lost, n, dup, clipText(r.out, 1500))
+	}
+	if len(r.left) > 0 {
+		t.Errorf("%s: processes left: %v", r.describe(), r.left)
+	}
+}
+
+// A suite that enlarges its stdout pipe to 1 MiB writes 100,000 results
+// and exits at once: most of them are still in the pipe when it has exited,
+// and every one is read and reported.
+func TestFaultDrainFullPipe(t *testing.T) {
+	d := newFaultDir(t)
+	n := 100_000
+	if testing.Short() {
+		n = 30_000 // still more than the 1 MiB pipe holds
+	}
+	d.fixture("big", faultTMLSpec(n, "1M"))
+	r := faultVolley(t, d.dir, 300*time.Second, "test", "--no-cache", "--state-dir", d.state,
+		"--protocol", "tml", "--timeout", "200s", "./big")
+	if r.code != 0 {
+		t.Errorf("%s: want 0\n%s", r.describe(), clipText(r.out, 1500))
+	}
+	faultCount(t, r, "big", n)
+	if !strings.Contains(r.out, fmt.Sprintf("volley: %d passed, 0 failed", n)) {
+		t.Errorf("summary does not count %d passed:\n%s", n, clipText(r.out, 800))
+	}
+}
+
+// fakeGTestLong is a GoogleTest-shaped binary: it lists the tests in
+// gtest.list beside it and passes every test its --gtest_filter names.
+const fakeGTestLong = `#!/bin/sh
+dir=$(dirname "$0")
+f=
+for a in "$@"; do
+	case $a in
+	--gtest_list_tests) cat "$dir/gtest.list"; exit 0 ;;
+	--gtest_filter=*) f=${a#--gtest_filter=} ;;
+	esac
+done
+IFS=:
+n=0
+for t in $f; do
+	printf '[ RUN      ] %s\n[       OK ] %s (0 ms)\n' "$t" "$t"
+	n=$((n+1))
+done
+printf '[==========] %d tests from 1 test suite ran. (0 ms total)\n[  PASSED  ] %d tests.\n' $n $n
+`
+
+// 20,000 GoogleTest tests with long names: the first run (one batch asked
+// for) and the second (batches sized from the history the first wrote)
+// both keep every --gtest_filter within the kernel's 128 KiB limit on one
+// argument, so no test is an ERROR "argument list too long".
+func TestFaultArgumentLimits(t *testing.T) {
+	d := newFaultDir(t)
+	const n = 20_000
+	var list strings.Builder
+	var ids []string
+	for s := range n / 100 {
+		fmt.Fprintf(&list, "AVeryLongTestSuiteNameForArgumentLimits_%03d.\n", s)
+		for c := range 100 {
+			fmt.Fprintf(&list, "  AndAnEvenLongerTestCaseNameThatGoesOnAndOn_%05d\n", s*100+c)
+			ids = append(ids, fmt.Sprintf("big::AVeryLongTestSuiteNameForArgumentLimits_%03d.AndAnEvenLongerTestCaseNameThatGoesOnAndOn_%05d", s, s*100+c))
+		}
+	}
+	d.file("gtest.list", list.String(), 0o644)
+	d.file("big", fakeGTestLong, 0o755)
+	for _, granularity := range []string{"suite", "auto"} {
+		d.config.Reset()
+		d.raw(fmt.Sprintf("[[suite]]\nname = \"big\"\nprotocol = \"gtest\"\npaths = [\"big\"]\ngranularity = %q\n", granularity))
+		d.writeConfig()
+		r := faultVolley(t, d.dir, 240*time.Second, "test", "--no-cache", "--state-dir", d.state, "--timeout", "120s")
+		if r.code != 0 {
+			t.Errorf("granularity %s: %s: want 0\n%s", granularity, r.describe(), clipText(r.out, 1500))
+		}
+		lost := 0
+		for _, id := range ids {
+			if res := r.final(id); res == nil || res.status != "PASS" {
+				if lost == 0 && res != nil {
+					t.Errorf("granularity %s: %s is %s: %s", granularity, id, res.status, res.reason)
+				}
+				lost++
+			}
+		}
+		if lost > 0 {
+			t.Errorf("granularity %s: %d of %d tests not PASS", granularity, lost, n)
+		}
+		if len(r.left) > 0 {
+			t.Errorf("processes left: %v", r.left)
+		}
+	}
+}
