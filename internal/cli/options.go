@@ -77,7 +77,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.IntVarP(&o.jobs, "jobs", "j", o.jobs, "run `N` test processes at once (default: CPU count)")
 	fs.IntVar(&o.jobs, "test-threads", o.jobs, "alias of --jobs")
 	fs.Var((*seconds)(&o.timeout), "timeout", "kill a test that runs longer than `DUR` (per test; a bare number is seconds)")
-	fs.Var((*seconds)(&o.grace), "grace", "time between SIGTERM and SIGKILL for a killed test (`DUR`; a bare number is seconds)")
+	fs.Var((*seconds)(&o.grace), "grace", "time between SIGTERM and SIGKILL for a killed test (a bare number is seconds)")
 	fs.BoolVarP(&o.failFast, "fail-fast", "x", false, "stop launching tests after the first failure")
 	fs.IntVar(&o.maxFail, "max-fail", 0, "stop launching tests after `N` failures (0: never)")
 	fs.CountVarP(&o.verbose, "verbose", "v", "print every test (-v) and every process (-vv)")
