@@ -70,29 +70,7 @@ type mbRun struct {
 // has not ended after limit fails the test.
 func mbDispatch(t *testing.T, o runner.Options, limit time.Duration, suites ...*protocol.Suite) *mbRun {
 	t.Helper()
-	var units []*protocol.Unit
-	for _, s := range suites {
-		p, err := protocol.Lookup(s.Protocol)
-		if err != nil {
-			t.Fatal(err)
-		}
-		units = append(units, p.Units(s)...)
-	}
-	if o.TempDir == "" {
-		o.TempDir = t.TempDir()
-	}
-	r := &mbRun{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r.stats = runner.New(units, o, func(e *event.Event) { r.events = append(r.events, e) }).Run()
-	}()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("the run has not ended after %s", limit)
-	}
-	return r
+	return mbDispatchWatch(t, o, limit, nil, suites...)
 }
 
 // results are the TestEnd results of id (suite or suite::test), in order.
@@ -274,7 +252,8 @@ func TestMisbehaveHangGo(t *testing.T) {
 	dir := t.TempDir()
 	hang := mbSuite(t, dir, "hang", "test say=before hang")
 	ok := mbSuite(t, dir, "ok", "test pass")
-	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: time.Second, Grace: 2 * time.Second}, 30*time.Second, hang, ok)
+	ok.Timeout = time.Minute // only the hang is to time out, however slow the machine
+	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: 3 * time.Second, Grace: 2 * time.Second}, 90*time.Second, hang, ok)
 	res := r.final(t, "hang")
 	if res.Status != event.Timeout {
 		t.Fatalf("hang: %s (%s), want TIMEOUT", res.Status, res.Reason)
@@ -331,7 +310,8 @@ int main(void) {
 	}
 	s := &protocol.Suite{Name: "native_hang", Path: bin, Protocol: "exec"}
 	ok := mbSuite(t, dir, "ok", "test pass")
-	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: time.Second, Grace: time.Second}, 60*time.Second, s, ok)
+	ok.Timeout = time.Minute
+	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: 3 * time.Second, Grace: time.Second}, 90*time.Second, s, ok)
 	res := r.final(t, "native_hang")
 	if res.Status != event.Timeout {
 		t.Fatalf("native_hang: %s (%s), want TIMEOUT", res.Status, res.Reason)
@@ -493,8 +473,9 @@ func TestMisbehaveMemoryBudget(t *testing.T) {
 	}
 }
 
-// mbDispatchWatch is mbDispatch with a hook that sees every event as it
-// is emitted (on the dispatcher's goroutine).
+// mbDispatchWatch runs the suites' units with o, failing the test after
+// limit; watch, when set, sees every event as it is emitted (on the
+// dispatcher's goroutine).
 func mbDispatchWatch(t *testing.T, o runner.Options, limit time.Duration, watch func(*event.Event), suites ...*protocol.Suite) *mbRun {
 	t.Helper()
 	var units []*protocol.Unit
@@ -512,7 +493,12 @@ func mbDispatchWatch(t *testing.T, o runner.Options, limit time.Duration, watch 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.stats = runner.New(units, o, func(e *event.Event) { r.events = append(r.events, e); watch(e) }).Run()
+		r.stats = runner.New(units, o, func(e *event.Event) {
+			r.events = append(r.events, e)
+			if watch != nil {
+				watch(e)
+			}
+		}).Run()
 	}()
 	select {
 	case <-done:
