@@ -72,15 +72,34 @@ func summaryOf(t *testing.T, out string) string {
 // as follow-ups).
 func testCorpus(t *testing.T, dir string) string {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := fixture.Corpus{Suites: 12, Tests: 60, Mean: time.Millisecond, Seed: 11, Failures: 2, Crashes: 1}
-	if err := fixture.WriteCorpus(dir, exe, c); err != nil {
+	if err := fixture.WriteCorpus(dir, fixtureExe(t), c); err != nil {
 		t.Fatal(err)
 	}
 	return filepath.Join(dir, "volley.toml")
+}
+
+// fixtureExe is the fixture alone (internal/fixture/testdata/fixturemain),
+// built for the test without -race: a corpus runs dozens of processes, and
+// each start of this race-instrumented test binary costs far more. Without
+// a go command it is this test binary, which also acts as the fixture.
+func fixtureExe(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return self
+	}
+	exe := filepath.Join(t.TempDir(), "fixture")
+	cmd := exec.Command(gobin, "build", "-o", exe, "../fixture/testdata/fixturemain")
+	cmd.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the fixture: %v\n%s", err, out)
+	}
+	return exe
 }
 
 func copyHistory(t *testing.T, from, to string) {
@@ -132,9 +151,9 @@ func TestMergeReproducesUnsharded(t *testing.T) {
 				for k := 1; k <= n; k++ {
 					state := filepath.Join(dir, fmt.Sprint("state", k))
 					copyHistory(t, base, state)
-					shard := filepath.Join(dir, fmt.Sprint("shard", k))
+					sdir := filepath.Join(dir, fmt.Sprint("shard", k))
 					args := []string{"test", "--config", cfg, "-j4", "--format", "plain", "--state-dir", state,
-						"--partition", fmt.Sprintf("%s:%d/%d", strategy, k, n), "--output-dir", shard}
+						"--partition", fmt.Sprintf("%s:%d/%d", strategy, k, n), "--output-dir", sdir}
 					if strategy != "hash" {
 						args = append(args, "--no-cache")
 					}
@@ -145,7 +164,7 @@ func TestMergeReproducesUnsharded(t *testing.T) {
 					if code != ExitOK && code != ExitTestsFailed {
 						t.Fatalf("%s:%d/%d: exit %d\n%s", strategy, k, n, code, out)
 					}
-					dirs = append(dirs, shard)
+					dirs = append(dirs, sdir)
 				}
 				stdout, stderr, code := merge(filepath.Join(dir, "merged"), dirs...)
 				if code != ExitTestsFailed || !strings.Contains(stdout, want+"\n") {

@@ -88,7 +88,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.noColor, "no-color", false, "no color in the terminal output (also NO_COLOR)")
 	fs.StringArrayVar(&o.suites, "suite", nil, "in a TML checkout, run the test files of `LIB/MOD` (core/str: lib/core/tests/str; repeatable)")
 	fs.BoolVar(&o.listSuites, "list-suites", false, "list the test modules of a TML checkout (for --suite) and exit")
-	fs.StringVar(&o.protocol, "protocol", "", "treat every executable as speaking this protocol: exec or tml (default: volley.toml, else detected)")
+	fs.StringVar(&o.protocol, "protocol", "", "treat every executable as speaking this protocol: exec, tml, tap, gotest, gtest or libtest (default: volley.toml, else detected)")
 	fs.StringVar(&o.configPath, "config", "", "read `FILE` instead of the nearest volley.toml")
 	fs.StringVar(&o.profile, "profile", "", "apply [profile.`NAME`] of volley.toml")
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every test even if an unchanged passing result is cached")

@@ -29,6 +29,9 @@ type memory struct {
 	keys    map[string]cache.Key // by suite name, for suites whose key could be computed
 	results map[string][]*event.Result
 	failed  map[string]bool // "suite::test" and "suite" of last run's failures
+	// executor names where the tests run, part of every cache key ("" =
+	// locally; see remoteExecutor).
+	executor string
 }
 
 func openMemory(dir string, o *runOptions, stderr io.Writer) *memory {
@@ -44,6 +47,7 @@ func openMemory(dir string, o *runOptions, stderr io.Writer) *memory {
 		store: st, w: stderr, noCache: o.noCache,
 		explain: o.explainCache || strings.Contains(os.Getenv("VOLLEY_DEBUG"), "cache"),
 		keys:    map[string]cache.Key{}, results: map[string][]*event.Result{}, failed: map[string]bool{},
+		executor: remoteExecutor(o),
 	}
 	for _, id := range st.Failed() {
 		m.failed[event.ID(id.Suite, id.Test)] = true
@@ -61,6 +65,7 @@ func (m *memory) key(s *protocol.Suite) (cache.Key, bool) {
 		fmt.Fprintf(m.w, "volley: warning: cannot compute the cache key of %s (%v); it will run\n", s.Name, err)
 		return cache.Key{}, false
 	}
+	k = k.WithExecutor(m.executor)
 	m.keys[s.Name] = k
 	return k, true
 }

@@ -142,7 +142,7 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	} else {
 		ro.Tick = 5 * time.Second // for the status line of a quiet plain run
 	}
-	rc, err := dialRemote(o)
+	rc, err := dialRemote(o, stderr)
 	if err != nil {
 		return err
 	}
@@ -203,11 +203,11 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	}
 	if rc != nil && o.verbose > 0 {
 		st := rc.Stats()
-		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries\n",
-			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries)
+		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries, %d timed out (%s of action timeouts)\n",
+			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries, st.TimedOut, st.TimeoutSpent)
 	}
 	if err := disp.Fatal(); err != nil {
-		return usage(err)
+		return remoteFailure(err)
 	}
 	if err := outcome(stats); err != nil {
 		return err

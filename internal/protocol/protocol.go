@@ -68,6 +68,12 @@ type Outcome struct {
 	Status   event.Status
 	Reason   string
 	ExitCode int
+	// Start and Duration, when Start is set, are the test's time as known
+	// by whoever ran it (a remote worker's), instead of when its result
+	// was read. Cached marks a result a remote action cache served.
+	Start    time.Time
+	Duration time.Duration
+	Cached   bool
 }
 
 // Exit is how a unit's process ended.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/volley-test/volley/internal/remote/reapitest"
+	"github.com/volley-test/volley/internal/testenv"
 )
 
 // The server runs in its own process, reached over loopback.
@@ -174,7 +175,7 @@ func TestNoWorkersWindowSurvived(t *testing.T) {
 	t.Cleanup(func() { p.Stop() })
 	var mu sync.Mutex
 	var said []string
-	c := dial(t, Config{URL: p.URL, Instance: "main", Patience: time.Minute})
+	c := dial(t, Config{URL: p.URL, Instance: "main", Patience: testenv.Scale(time.Minute)})
 	cwd, _ := project(t, toolScript)
 	ctx := WithProgress(t.Context(), func(m string) { mu.Lock(); said = append(said, m); mu.Unlock() })
 	res, err := c.Run(ctx, toolSpec(cwd, "alpha", "beta"))
@@ -198,7 +199,7 @@ func TestOutage(t *testing.T) {
 		patience time.Duration
 		survive  bool
 	}{
-		{"brief", 500 * time.Millisecond, time.Minute, true},
+		{"brief", 500 * time.Millisecond, testenv.Scale(time.Minute), true},
 		{"for good", 0, 500 * time.Millisecond, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -279,12 +280,11 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 	if max, t := s.opts.MaxExecutionTimeout, action.GetTimeout().AsDuration(); max > 0 && t > max {
 		return failed(codes.InvalidArgument, fmt.Sprintf("Execution timeout of %s exceeds maximum permitted value of %s", t, max))
 	}
-	ctx := s.ctx
-	if t := action.GetTimeout(); t != nil && t.AsDuration() > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.AsDuration())
-		defer cancel()
-	}
+	// The timeout runs from when the process started, as on a real
+	// worker: not while its inputs are staged or a busy binary is retried.
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	var timedOut atomic.Bool
 	args := cmd.GetArguments()
 	exe := args[0]
 	if !filepath.IsAbs(exe) {
@@ -306,7 +306,7 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 		c.Stdout, c.Stderr = &stdout, &stderr
 		c.WaitDelay = 2 * time.Second
 		ownGroup(c)
-		err = c.Run()
+		err = c.Start()
 		// A file just written can be briefly "busy" while a concurrent
 		// fork still holds its descriptor (golang.org/issue/22315).
 		if !textBusy(err) || try == 20 {
@@ -314,12 +314,19 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 		}
 		time.Sleep(time.Duration(try) * 5 * time.Millisecond)
 	}
+	if err != nil {
+		return failed(codes.InvalidArgument, fmt.Sprintf("cannot start %s: %v", args[0], err))
+	}
+	if t := action.GetTimeout().AsDuration(); t > 0 {
+		timer := time.AfterFunc(t, func() { timedOut.Store(true); cancel() })
+		defer timer.Stop()
+	}
+	err = c.Wait()
 	meta.ExecutionCompletedTimestamp = timestamppb.Now()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) && c.ProcessState == nil {
-		return failed(codes.InvalidArgument, fmt.Sprintf("cannot start %s: %v", args[0], err))
+		return failed(codes.Internal, fmt.Sprintf("wait for %s: %v", args[0], err))
 	}
-	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 
 	meta.OutputUploadStartTimestamp = timestamppb.Now()
 	end := endOf(c.ProcessState)
@@ -354,7 +361,7 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 	meta.WorkerCompletedTimestamp = timestamppb.Now()
 
 	st := &rpcstatus.Status{}
-	if timedOut {
+	if timedOut.Load() {
 		st = status.Newf(codes.DeadlineExceeded, "action timed out after %v", action.GetTimeout().AsDuration()).Proto()
 	} else if ar.ExitCode == 0 && !action.GetDoNotCache() {
 		s.mu.Lock()
