@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"github.com/volley-test/volley/internal/bytesize"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,14 +12,17 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/volley-test/volley/internal/bytesize"
 	"github.com/volley-test/volley/internal/config"
 	"github.com/volley-test/volley/internal/plan"
+	"github.com/volley-test/volley/internal/protocol"
 )
 
 // runOptions are the options of `volley test` (and the demo).
 type runOptions struct {
 	jobs       int
 	timeout    time.Duration
+	timeoutSet bool // --timeout or [run] timeout given: it overrides the harnesses' defaults
 	grace      time.Duration
 	failFast   bool
 	maxFail    int
@@ -39,6 +41,7 @@ type runOptions struct {
 	retries     int
 	flakyResult string
 	slowTimeout time.Duration
+	slowSet     bool // --slow-timeout or [run] slow_timeout given
 	leak        string
 	memBudget   string
 	noDiagnose  bool
@@ -157,6 +160,8 @@ func loadConfig(o *runOptions, cwd string) (*config.File, error) {
 // applyConfig lays the config's [run] table and the chosen profile under
 // the flags the user set explicitly.
 func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
+	o.timeoutSet = fs != nil && fs.Changed("timeout")
+	o.slowSet = fs != nil && fs.Changed("slow-timeout")
 	if cfg == nil {
 		if o.profile != "" && o.profile != "default" {
 			return usage(fmt.Errorf("--profile %s: there is no volley.toml to define it", o.profile))
@@ -179,6 +184,7 @@ func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
 	}
 	if opts.Timeout != nil && !set("timeout") {
 		o.timeout = opts.Timeout.Duration
+		o.timeoutSet = true
 	}
 	if opts.Grace != nil && !set("grace") {
 		o.grace = opts.Grace.Duration
@@ -226,6 +232,7 @@ func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
 	}
 	if opts.SlowTimeout != nil && !set("slow-timeout") {
 		o.slowTimeout = opts.SlowTimeout.Duration
+		o.slowSet = true
 	}
 	return nil
 }
@@ -336,4 +343,28 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("want a size like 512M or 8G")
 	}
 	return n, nil
+}
+
+// harnessTimeouts gives every suite without a timeout of its own its
+// harness's default (go test's 10 minutes, TML's 20 seconds per file, ...),
+// unless --timeout or [run] timeout set one for the whole run.
+// Without --slow-timeout, the slow warning comes at the earliest of the
+// run's harnesses' defaults (60 s, or half a shorter limit).
+func harnessTimeouts(o *runOptions, suites []*protocol.Suite) {
+	for _, s := range suites {
+		if s.Timeout == 0 && !o.timeoutSet {
+			s.Timeout = protocol.DefaultTimeout(s.Protocol)
+		}
+		if o.slowSet {
+			continue
+		}
+		limit := s.Timeout
+		if limit == 0 {
+			limit = o.timeout
+		}
+		slow := min(protocol.DefaultSlow(s.Protocol), limit/2)
+		if o.slowTimeout == 0 || slow < o.slowTimeout {
+			o.slowTimeout = slow
+		}
+	}
 }

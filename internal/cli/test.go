@@ -93,6 +93,7 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		proc.Sweep(cookie)
 		return err
 	}
+	harnessTimeouts(o, suites)
 	if pl.Share != "" {
 		fmt.Fprintf(stderr, "volley: %s\n", pl.Share)
 	}
