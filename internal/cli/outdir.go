@@ -59,6 +59,17 @@ func writeShardFiles(o *runOptions, pl *plan.Plan, historyDir string) error {
 	if err := os.WriteFile(filepath.Join(o.outputDir, OutPlan), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
+	// A --json or --junit file named elsewhere is kept there and copied
+	// in, so the directory is complete for `volley merge`.
+	for _, f := range []struct{ path, name string }{{o.reports.json, OutEvents}, {o.reports.junit, OutJUnit}} {
+		dst := filepath.Join(o.outputDir, f.name)
+		if f.path == "" || f.path == "-" || sameFile(f.path, dst) {
+			continue
+		}
+		if err := copyFile(f.path, dst); err != nil {
+			return err
+		}
+	}
 	return copyFile(filepath.Join(historyDir, OutHistory), filepath.Join(o.outputDir, OutHistory))
 }
 
@@ -80,4 +91,14 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// sameFile reports whether a and b name the same file (or the same path).
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }

@@ -230,3 +230,74 @@ func TestFaultGuardianAfterSIGKILL(t *testing.T) {
 		t.Errorf("processes of the run outlived kill -9 of volley: %v", left)
 	}
 }
+
+// SIGHUP and SIGQUIT stop a run like Ctrl-C: a partial summary, a complete
+// event log, nothing left, and 128+N (SIGQUIT is not the usage error 2).
+func TestFaultSignals(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGHUP, 129}, {syscall.SIGQUIT, 131}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			d := newFaultDir(t)
+			d.fixture("first", "test pass")
+			d.fixture("hang", "test hang")
+			vbin, _ := faultBins(t)
+			logPath := d.path("events.json")
+			cmd := exec.Command(vbin, "test", "--no-cache", "-j1", "--state-dir", d.state, "--protocol", "exec",
+				"--timeout", "300s", "--grace", "200ms", "--json", logPath, "./first", "./hang")
+			cmd.Dir = d.dir
+			mark := fmt.Sprintf("signals-%d", time.Now().UnixNano())
+			cmd.Env = append(os.Environ(), faultMarkVar+"="+mark, "NO_COLOR=1")
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// The hanging test is running once a process runs ./hang.
+			deadline := time.Now().Add(30 * time.Second)
+			for !faultRunning(mark, "hang") {
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatal("the hanging test never started")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			_ = cmd.Process.Signal(tc.sig)
+			_ = cmd.Wait()
+			if got := cmd.ProcessState.ExitCode(); got != tc.code {
+				t.Errorf("volley exited %d after %v, want %d\n%s", got, tc.sig, tc.code, out.String())
+			}
+			if !strings.Contains(out.String(), "volley: 1 passed, 0 failed, 0 skipped") {
+				t.Errorf("no partial summary:\n%s", out.String())
+			}
+			r := &faultRun{results: map[string][]*faultResult{}}
+			b, err := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.log = string(b)
+			r.parse(t)
+			r.want(t, "first", "PASS")
+			if !strings.HasSuffix(r.log, "\n") {
+				t.Errorf("the event log ends mid-line")
+			}
+			if left := faultLeftovers(mark); len(left) > 0 {
+				t.Errorf("processes left: %v", left)
+			}
+		})
+	}
+}
+
+// faultRunning reports whether a live process marked with mark has a
+// program (argv[0]) ending in name.
+func faultRunning(mark, name string) bool {
+	for _, pid := range faultMarked([]byte(faultMarkVar + "=" + mark)) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		arg0, _, _ := strings.Cut(string(b), "\x00")
+		if strings.HasSuffix(arg0, "/"+name) {
+			return true
+		}
+	}
+	return false
+}
