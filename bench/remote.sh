@@ -20,6 +20,10 @@
 #     nothing changed (each run is a fresh volley process; the server's CAS
 #     already has everything, so ~0), from volley's -v line
 #     "volley: remote: N actions, B bytes in K blobs uploaded, ...";
+# and a third, faults: NFAULT tml suites of 5 tests (each with a SIGSEGV, a
+# hang or a failing test) and 2*NFAULT exec tests (pass, fail, SIGSEGV,
+# hang), --timeout 2s, run local -j$JOBS against remote --remote-jobs $JOBS
+# (equal concurrency): median walls and whether the summaries agree.
 #   - median walls of RUNS interleaved runs, local `-j$JOBS` vs remote
 #     `--remote URL --remote-jobs $REMOTE_JOBS`, and the per-unit overhead
 #     (remote wall - local wall) / units, a unit being one remote action
@@ -41,12 +45,14 @@
 #                    that write-back dominates and makes the runs erratic.
 #   VOLLEY=path      use this volley binary instead of building one
 #   KEEP=1           keep the work directory
-#   SKIP_SEED=1 / SKIP_EXEC=1  skip a corpus
+#   NFAULT=10        tml suites of the fault corpus (and twice as many exec tests)
+#   SKIP_SEED=1 / SKIP_EXEC=1 / SKIP_FAULTS=1  skip a corpus
 set -euo pipefail
 
 SCALE=${SCALE:-0.1}
 MEAN=${MEAN:-20ms}
 NEXEC=${NEXEC:-200}
+NFAULT=${NFAULT:-10}
 RUNS=${RUNS:-3}
 JOBS=${JOBS:-8}
 REMOTE_JOBS=${REMOTE_JOBS:-8}
@@ -177,6 +183,64 @@ if [[ "${SKIP_EXEC:-}" != 1 ]]; then
 	TOML
 	sleep 2
 	measure exec "$ex/volley.toml" "$NEXEC"
+fi
+
+# --- fault corpus ---------------------------------------------------------------
+# fixture DIR NAME SPEC: a fixture suite, a link to volley with its spec beside.
+fixture() { ln -sf "$V" "$1/$2" && printf '%b' "$3" >"$1/$2.fixture"; }
+if [[ "${SKIP_FAULTS:-}" != 1 ]]; then
+	fd=$work/faults
+	mkdir -p "$fd"
+	for ((i = 0; i < NFAULT; i++)); do
+		case $((i % 3)) in
+		0) bad="test hang" ;;
+		1) bad="test crash=SIGSEGV" ;;
+		2) bad="test fail" ;;
+		esac
+		fixture "$fd" "$(printf s%02d "$i")" "protocol tml\ntest pass\ntest pass\n$bad\ntest pass\ntest pass\n"
+	done
+	for ((i = 0; i < 2 * NFAULT; i++)); do
+		case $((i % 4)) in
+		0) spec="test pass" ;;
+		1) spec="test fail" ;;
+		2) spec="test crash=SIGSEGV" ;;
+		3) spec="test hang" ;;
+		esac
+		fixture "$fd" "$(printf e%02d "$i")" "$spec\n"
+	done
+	cat >"$fd/volley.toml" <<-'TOML'
+		[[suite]]
+		name = "tml"
+		protocol = "tml"
+		paths = ["s[0-9][0-9]"]
+		inputs = ["{name}.fixture"]
+		[[suite]]
+		name = "exec"
+		protocol = "exec"
+		paths = ["e[0-9][0-9]"]
+		inputs = ["{name}.fixture"]
+	TOML
+	sleep 2
+	start_server
+	log "faults: reapiserver at $url"
+	fl() { "$V" test --config "$fd/volley.toml" --no-cache -v --timeout 2s --grace 200ms --state-dir "$work/state-f-local" -j"$JOBS" >"$work/faults-local.log" 2>&1 || [[ $? == 1 ]]; }
+	fr() { "$V" test --config "$fd/volley.toml" --no-cache -v --timeout 2s --grace 200ms --state-dir "$work/state-f-remote" --remote "$url" --remote-jobs "$JOBS" >"$work/faults-remote.log" 2>&1 || [[ $? == 1 ]]; }
+	fr # uploads
+	loc=() rem=()
+	for ((i = 1; i <= RUNS; i++)); do
+		loc+=("$(timed fl)")
+		rem+=("$(timed fr)")
+		log "faults run $i: local -j$JOBS ${loc[-1]}s  remote ${rem[-1]}s"
+	done
+	stop_server
+	sl=$(grep '^volley: [0-9]* passed' "$work/faults-local.log") sr=$(grep '^volley: [0-9]* passed' "$work/faults-remote.log")
+	verdicts() { grep -E '^(PASS|FAIL|CRASH|TIMEOUT|ERROR|SKIP) ' "$1" | awk '{ print $1, $2 }' | sort; }
+	same=$(verdict cmp -s <(verdicts "$work/faults-local.log") <(verdicts "$work/faults-remote.log"))
+	ml=$(median "${loc[@]}") mr=$(median "${rem[@]}")
+	results+=("$(printf 'remote faults (%s tml suites, %s exec tests, --timeout 2s): local -j%s %.2fs  remote --remote-jobs %s %.2fs  ratio %s  per-test verdicts equal: %s' \
+		"$NFAULT" "$((2 * NFAULT))" "$JOBS" "$ml" "$JOBS" "$mr" "$(ratio "$mr" "$ml")" "$same")")
+	results+=("            local:  $sl")
+	results+=("            remote: $sr")
 fi
 
 results+=("$(printf '            (the server stages each action'"'"'s inputs in %s: copying the %.1f MB binary there takes %sms)' \

@@ -30,6 +30,8 @@ func main() {
 	mean := flag.Duration("mean", 0, "seed: mean test duration (0: Seed's default, 20ms)")
 	cpu := flag.Bool("cpu", false, "seed: burn CPU instead of sleeping")
 	n := flag.Int("n", 2000, "exec: number of tests")
+	failures := flag.Int("failures", 0, "seed: tests that fail (a FATAL line and exit 1, as TML tests do)")
+	crashes := flag.Int("crashes", 0, "seed: tests that crash (SIGSEGV)")
 	stats := flag.Bool("stats", false, "seed: print the corpus shape after writing it")
 	flag.Parse()
 	if *exe == "" || *out == "" {
@@ -45,6 +47,7 @@ func main() {
 			c.Mean = *mean
 		}
 		c.CPU = *cpu
+		c.Failures, c.Crashes = *failures, *crashes
 		if err = fixture.WriteCorpus(*out, *exe, c); err == nil && *stats {
 			err = printStats(*out, c)
 		}

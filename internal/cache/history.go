@@ -143,3 +143,15 @@ func (s *Store) Failed() []TestID {
 	})
 	return ids
 }
+
+// Tests lists the tests of suite that the history holds, sorted.
+func (s *Store) Tests(suite string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ts []string
+	for t := range s.st.History[suite] {
+		ts = append(ts, t)
+	}
+	sort.Strings(ts)
+	return ts
+}

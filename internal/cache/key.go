@@ -29,6 +29,7 @@ const (
 	partInterp   = "interpreter"
 	partCwd      = "cwd"
 	partOptions  = "options"
+	partExecutor = "executor"
 	prefixEnv    = "env:"
 	prefixInput  = "input:"
 	keyFormat    = "volley cache key v1"
@@ -98,6 +99,21 @@ func digest(ss ...string) string {
 		h.Write([]byte(s))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// WithExecutor returns k extended by where the tests run ("" = here,
+// locally, which leaves k unchanged): results from one executor (a remote
+// service, instance and platform) are not results for another.
+func (k Key) WithExecutor(executor string) Key {
+	if executor == "" {
+		return k
+	}
+	parts := make(map[string]string, len(k.Parts)+1)
+	for n, d := range k.Parts {
+		parts[n] = d
+	}
+	parts[partExecutor] = digest(executor)
+	return Key{Sum: sumParts(parts), Parts: parts}
 }
 
 func sumParts(parts map[string]string) string {

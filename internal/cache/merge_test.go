@@ -3,6 +3,7 @@ package cache
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func TestMergeShards(t *testing.T) {
 	}
 	shard1, shard2 := copyState(t, base), copyState(t, base)
 	recordRun(t, shard1, "alpha", keyA, res("a1", event.Pass, time.Second), res("a2", event.Fail, 2*time.Second))
-	time.Sleep(2 * time.Millisecond) // shard 2 records later
+	clockMoves() // shard 2 records later
 	recordRun(t, shard2, "beta", keyB, res("b1", event.Pass, 3*time.Second))
 	recordRun(t, shard2, "common", keyA, res("c", event.Fail, 5*time.Second))
 
@@ -102,7 +103,7 @@ func TestMergeShards(t *testing.T) {
 func TestMergeSameKeyUnitesTests(t *testing.T) {
 	d1, d2 := t.TempDir(), t.TempDir()
 	recordRun(t, d1, "s", keyA, res("t1", event.Pass, time.Second))
-	time.Sleep(2 * time.Millisecond)
+	clockMoves()
 	recordRun(t, d2, "s", keyA, res("t2", event.Pass, time.Second), res("t1", event.Fail, time.Second))
 	out := t.TempDir()
 	if err := Merge(out, d1, d2); err != nil {
@@ -115,7 +116,7 @@ func TestMergeSameKeyUnitesTests(t *testing.T) {
 	}
 	// A changed key: the newer entry replaces the older.
 	d3 := t.TempDir()
-	time.Sleep(2 * time.Millisecond)
+	clockMoves()
 	recordRun(t, d3, "s", keyB, res("t3", event.Pass, time.Second))
 	if err := Merge(out, d3); err != nil {
 		t.Fatal(err)
@@ -164,5 +165,14 @@ func TestExport(t *testing.T) {
 	}
 	if _, ok := open(t, into).Test("s", "t"); !ok {
 		t.Error("export then import lost s::t")
+	}
+}
+
+// clockMoves returns once the wall clock is past the moment it was
+// called: what is recorded next is recorded later than what came before.
+func clockMoves() {
+	t0 := time.Now().Round(0) // the wall clock, not the monotonic one
+	for !time.Now().Round(0).After(t0) {
+		runtime.Gosched()
 	}
 }

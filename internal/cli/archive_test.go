@@ -1,14 +1,13 @@
 package cli
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/volley-test/volley/internal/shard"
 )
 
 // TestArchiveRoundTrip: archive a corpus, move the original away, run the
@@ -63,7 +62,7 @@ func TestArchiveRoundTrip(t *testing.T) {
 	if code != ExitTestsFailed || summaryOf(t, out) != want {
 		t.Errorf("from the archive: exit %d, %q; want 1, %q\n%s", code, summaryOf(t, out), want, out)
 	}
-	if _, err := os.Stat(filepath.Join(root, ".volley", OutHistory)); err != nil {
+	if _, err := os.Stat(filepath.Join(root, ".volley", shard.OutHistory)); err != nil {
 		t.Errorf("the history was not archived: %v", err)
 	}
 	cleanup()
@@ -97,63 +96,5 @@ func TestArchiveRefusesOutside(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, name+".tar.gz")); err == nil {
 			t.Errorf("%s: an archive was written", name)
 		}
-	}
-}
-
-// TestExtractRejects: archives that are not volley's, escape the
-// directory or do not match their manifest are refused.
-func TestExtractRejects(t *testing.T) {
-	type entry struct {
-		name, body string
-		typ        byte
-		link       string
-	}
-	mk := func(m *manifest, entries ...entry) []byte {
-		var buf bytes.Buffer
-		gz := gzip.NewWriter(&buf)
-		tw := tar.NewWriter(gz)
-		if m != nil {
-			b, _ := json.Marshal(m)
-			tw.WriteHeader(&tar.Header{Name: ManifestName, Mode: 0o644, Size: int64(len(b))})
-			tw.Write(b)
-		}
-		for _, e := range entries {
-			h := &tar.Header{Name: e.name, Mode: 0o755, Size: int64(len(e.body)), Typeflag: e.typ, Linkname: e.link}
-			if e.typ == 0 {
-				h.Typeflag = tar.TypeReg
-			}
-			if h.Typeflag != tar.TypeReg {
-				h.Size = 0
-			}
-			tw.WriteHeader(h)
-			tw.Write([]byte(e.body))
-		}
-		tw.Close()
-		gz.Close()
-		return buf.Bytes()
-	}
-	good := manifestFile{Path: "volley.toml", Size: 2, Mode: 0o644,
-		SHA256: "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"} // sha256("hi")
-	for name, tc := range map[string]struct {
-		data []byte
-		want string
-	}{
-		"not gzip":    {[]byte("plain text"), "not a volley archive"},
-		"no manifest": {mk(nil, entry{name: "volley.toml", body: "hi"}), "first entry"},
-		"escape":      {mk(&manifest{Version: 1, Config: "volley.toml"}, entry{name: "../evil", body: "x"}), "escapes"},
-		"symlink":     {mk(&manifest{Version: 1, Config: "volley.toml"}, entry{name: "l", typ: tar.TypeSymlink, link: "/etc/passwd"}), "unexpected type"},
-		"tampered":    {mk(&manifest{Version: 1, Config: "volley.toml", Files: []manifestFile{good}}, entry{name: "volley.toml", body: "ho"}), "sha256"},
-		"truncated":   {mk(&manifest{Version: 1, Config: "volley.toml", Files: []manifestFile{good, {Path: "t"}}}, entry{name: "volley.toml", body: "hi"}), "not in the archive"},
-		"unlisted":    {mk(&manifest{Version: 1, Config: "volley.toml"}, entry{name: "x", body: "x"}), "not in the manifest"},
-	} {
-		_, err := extractTo(bytes.NewReader(tc.data), t.TempDir())
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err %v, want %q", name, err, tc.want)
-		}
-	}
-	m, err := extractTo(bytes.NewReader(mk(&manifest{Version: 1, Config: "volley.toml", Files: []manifestFile{good}},
-		entry{name: "volley.toml", body: "hi"})), t.TempDir())
-	if err != nil || m.Config != "volley.toml" {
-		t.Errorf("a good archive: %v", err)
 	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/volley-test/volley/internal/config"
 	"github.com/volley-test/volley/internal/coverage"
+	"github.com/volley-test/volley/internal/discover"
 	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/report"
 )
@@ -19,6 +23,7 @@ type coverageFlags struct {
 	output    string
 	functions string
 	objects   []string
+	sources   []string
 }
 
 // startCoverage makes the collector that gives every process its own
@@ -29,19 +34,48 @@ func startCoverage(o *runOptions, cfg *config.File, state string) (*coverage.Col
 	if !o.cover.on {
 		return nil, nil
 	}
-	out, fns := o.cover.output, o.cover.functions
+	root := ""
+	if cfg == nil {
+		if cwd, err := os.Getwd(); err == nil {
+			root = discover.CheckoutRoot(cwd)
+		}
+	}
+	out, fns, html := o.cover.output, o.cover.functions, ""
+	if strings.HasSuffix(out, ".html") {
+		// As in TML: --coverage-output=FILE.html names the HTML report;
+		// coverage.json-like FILE.json and the history go beside it.
+		out, html = filepath.Dir(out), filepath.Base(out)
+	}
 	if cfg != nil {
 		if out == "" {
 			out = cfg.Coverage.Output
 		}
-		if fns == "" {
+		if fns == "" && len(o.cover.sources) == 0 {
 			fns = cfg.Coverage.Functions
 		}
+	}
+	if out == "" && root != "" {
+		out = filepath.Join(root, "build", "coverage") // where TML's tools look
 	}
 	if out == "" {
 		out = filepath.Join(state, "coverage")
 	}
-	c, err := coverage.NewCollector(coverage.Options{Dir: out, Functions: fns, Objects: o.cover.objects})
+	sources := o.cover.sources
+	if len(sources) == 0 && o.cover.functions == "" && cfg != nil {
+		sources = cfg.Coverage.Sources // with functions too: NewCollector says to choose
+	}
+	if len(sources) == 0 && fns == "" && root != "" {
+		for _, d := range []string{"lib/core", "lib/std", "lib/test"} {
+			if st, err := os.Stat(filepath.Join(root, d)); err == nil && st.IsDir() {
+				sources = append(sources, filepath.Join(root, d))
+			}
+		}
+	}
+	co := coverage.Options{Dir: out, Functions: fns, Objects: o.cover.objects, Sources: sources, HTMLName: html, NoCache: o.noCache}
+	if root != "" {
+		co.TestCount = tmlTestCount(root)
+	}
+	c, err := coverage.NewCollector(co)
 	if err != nil {
 		return nil, usage(fmt.Errorf("--coverage: %w", err))
 	}
@@ -83,4 +117,29 @@ func finishCoverage(c *coverage.Collector, w io.Writer, sum *report.CoverageSumm
 		sum.Percent = 100 * float64(t.LibraryCovered) / float64(t.LibraryFunctions)
 	}
 	return nil
+}
+
+// tmlTestCount weighs a passed test of a TML checkout by its @test
+// functions, as TML's report counts tests: the test is named by its file,
+// or by its index in its suite.
+func tmlTestCount(root string) func(suite, test string) int {
+	var once sync.Once
+	var ck *discover.Checkout
+	return func(suite, test string) int {
+		if filepath.IsLocal(test) && strings.HasSuffix(test, ".tml") {
+			return discover.CountTests(filepath.Join(root, test))
+		}
+		i, err := strconv.Atoi(test)
+		if err != nil {
+			return 1
+		}
+		once.Do(func() { ck, _ = discover.FindCheckout(root) })
+		if ck == nil {
+			return 1
+		}
+		if files := ck.FilesOf(suite); i >= 0 && i < len(files) {
+			return discover.CountTests(filepath.Join(root, files[i]))
+		}
+		return 1
+	}
 }

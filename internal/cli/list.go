@@ -8,6 +8,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/volley-test/volley/internal/config"
+	"github.com/volley-test/volley/internal/discover"
 )
 
 func newListCmd() *cobra.Command {
@@ -88,4 +91,37 @@ func listSuites(o *runOptions, fs changedFunc, args []string, asJSON bool, w io.
 		}
 	}
 	return tw.Flush()
+}
+
+// listModules is `volley test --list-suites`: the test modules of a TML
+// checkout, as `tml test --list-suites` prints them, with what --suite
+// selects each one.
+func listModules(cfg *config.File, cwd string, args []string, o *runOptions, w io.Writer) error {
+	ck, err := discover.FindCheckout(cwd)
+	if err != nil {
+		return usage(err)
+	}
+	if ck == nil {
+		return usage(fmt.Errorf("--list-suites lists the test modules of a TML checkout, and there is none here (volley list shows what volley would run)"))
+	}
+	mods := ck.Modules()
+	fmt.Fprintf(w, "Available test suites (%d files) in %s:\n\n", len(ck.Files), ck.Root)
+	for i := 0; i < len(mods); {
+		j, files, tests := i, 0, 0
+		for ; j < len(mods) && mods[j].Lib == mods[i].Lib; j++ {
+			files += mods[j].Files
+			tests += mods[j].Tests
+		}
+		fmt.Fprintf(w, "%s  (%d modules, %d files, %d tests)\n", mods[i].Lib, j-i, files, tests)
+		for _, m := range mods[i:j] {
+			fmt.Fprintf(w, "  --suite=%s/%s  (%d files, %d tests", m.Lib, m.Name, m.Files, m.Tests)
+			if m.NotBuilt > 0 {
+				fmt.Fprintf(w, ", %d not built", m.NotBuilt)
+			}
+			fmt.Fprintln(w, ")")
+		}
+		i = j
+	}
+	fmt.Fprintf(w, "\nUsage: volley test --suite=core/str --no-cache\n")
+	return nil
 }

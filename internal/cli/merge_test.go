@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"os"
@@ -13,9 +14,9 @@ import (
 	"time"
 
 	"github.com/volley-test/volley/internal/cache"
-	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/fixture"
 	"github.com/volley-test/volley/internal/report"
+	"github.com/volley-test/volley/internal/shard"
 )
 
 // volleyExe is the `volley` command testscript.Main put on PATH: a copy of
@@ -71,15 +72,34 @@ func summaryOf(t *testing.T, out string) string {
 // as follow-ups).
 func testCorpus(t *testing.T, dir string) string {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := fixture.Corpus{Suites: 12, Tests: 60, Mean: time.Millisecond, Seed: 11, Failures: 2, Crashes: 1}
-	if err := fixture.WriteCorpus(dir, exe, c); err != nil {
+	if err := fixture.WriteCorpus(dir, fixtureExe(t), c); err != nil {
 		t.Fatal(err)
 	}
 	return filepath.Join(dir, "volley.toml")
+}
+
+// fixtureExe is the fixture alone (internal/fixture/testdata/fixturemain),
+// built for the test without -race: a corpus runs dozens of processes, and
+// each start of this race-instrumented test binary costs far more. Without
+// a go command it is this test binary, which also acts as the fixture.
+func fixtureExe(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return self
+	}
+	exe := filepath.Join(t.TempDir(), "fixture")
+	cmd := exec.Command(gobin, "build", "-o", exe, "../fixture/testdata/fixturemain")
+	cmd.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the fixture: %v\n%s", err, out)
+	}
+	return exe
 }
 
 func copyHistory(t *testing.T, from, to string) {
@@ -87,11 +107,11 @@ func copyHistory(t *testing.T, from, to string) {
 	if err := os.MkdirAll(to, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(from, OutHistory))
+	b, err := os.ReadFile(filepath.Join(from, shard.OutHistory))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(to, OutHistory), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(to, shard.OutHistory), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -131,9 +151,9 @@ func TestMergeReproducesUnsharded(t *testing.T) {
 				for k := 1; k <= n; k++ {
 					state := filepath.Join(dir, fmt.Sprint("state", k))
 					copyHistory(t, base, state)
-					shard := filepath.Join(dir, fmt.Sprint("shard", k))
+					sdir := filepath.Join(dir, fmt.Sprint("shard", k))
 					args := []string{"test", "--config", cfg, "-j4", "--format", "plain", "--state-dir", state,
-						"--partition", fmt.Sprintf("%s:%d/%d", strategy, k, n), "--output-dir", shard}
+						"--partition", fmt.Sprintf("%s:%d/%d", strategy, k, n), "--output-dir", sdir}
 					if strategy != "hash" {
 						args = append(args, "--no-cache")
 					}
@@ -144,7 +164,7 @@ func TestMergeReproducesUnsharded(t *testing.T) {
 					if code != ExitOK && code != ExitTestsFailed {
 						t.Fatalf("%s:%d/%d: exit %d\n%s", strategy, k, n, code, out)
 					}
-					dirs = append(dirs, shard)
+					dirs = append(dirs, sdir)
 				}
 				stdout, stderr, code := merge(filepath.Join(dir, "merged"), dirs...)
 				if code != ExitTestsFailed || !strings.Contains(stdout, want+"\n") {
@@ -187,13 +207,13 @@ func TestMergeReproducesUnsharded(t *testing.T) {
 		if len(suites) != 12 {
 			t.Errorf("planned %v, want 12 suites", suites)
 		}
-		checkJUnit(t, filepath.Join(merged, OutJUnit), want)
+		checkJUnit(t, filepath.Join(merged, shard.OutJUnit), want)
 		// The merged event log is every shard's, line for line.
 		var n int
 		for _, d := range dirs {
-			n += countLines(t, filepath.Join(d, OutEvents))
+			n += countLines(t, filepath.Join(d, shard.OutEvents))
 		}
-		if got := countLines(t, filepath.Join(merged, OutEvents)); got != n {
+		if got := countLines(t, filepath.Join(merged, shard.OutEvents)); got != n {
 			t.Errorf("merged events.json has %d lines, the shards %d", got, n)
 		}
 	})
@@ -231,25 +251,34 @@ func TestMergeReproducesUnsharded(t *testing.T) {
 	})
 }
 
-func readPlan(t *testing.T, dir string) shardPlan {
+func readPlan(t *testing.T, dir string) shard.Plan {
 	t.Helper()
-	sh, err := readShard(dir)
+	var p shard.Plan
+	b, err := os.ReadFile(filepath.Join(dir, shard.OutPlan))
+	if err == nil {
+		err = json.Unmarshal(b, &p)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sh.plan
+	return p
 }
 
 // suitesRun lists the suites a shard ran.
 func suitesRun(t *testing.T, dir string) []string {
 	t.Helper()
-	sh, err := readShard(dir)
+	f, err := os.Open(filepath.Join(dir, shard.OutEvents))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	log, err := report.ReadLog(f, f.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
 	var out []string
-	for _, r := range sh.results {
+	for _, r := range log.Results {
 		if !seen[r.Suite] {
 			seen[r.Suite] = true
 			out = append(out, r.Suite)
@@ -287,131 +316,5 @@ func checkJUnit(t *testing.T, path, summary string) {
 		doc.Tests-doc.Failures-doc.Errors-doc.Skipped, doc.Failures+doc.Errors, doc.Skipped)
 	if got != summary {
 		t.Errorf("junit.xml totals: %s, want %s", got, summary)
-	}
-}
-
-// TestParseLogRoundTrip: results written by the NDJSON reporter read back
-// as the same results, reruns included, and the JUnit built from them
-// keeps the flaky and rerun structure.
-func TestParseLogRoundTrip(t *testing.T) {
-	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	rs := []*event.Result{
-		{Suite: "alpha", Test: "a/b", Status: event.Fail, Reason: "boom", Output: []byte("line 1\nline 2\n"),
-			Start: t0, Duration: 1500 * time.Millisecond, ExitCode: 1, Proc: 1, Attempt: 1, Retrying: true, CPU: time.Second},
-		{Suite: "beta", Status: event.Crash, Signal: "SIGSEGV", ExitCode: -1, Output: []byte("partial"), Truncated: 10,
-			Start: t0, Duration: time.Second, Proc: 2, Attempt: 1, MaxRSS: 4 << 20},
-		{Suite: "alpha", Test: "a/b", Status: event.Pass, Output: []byte("ok\n"), Start: t0.Add(2 * time.Second),
-			Duration: time.Second, Proc: 3, Attempt: 2, Flaky: true},
-		{Suite: "gamma", Test: "3", Status: event.Pass, Cached: true, Attempt: 1},
-		{Suite: "gamma", Test: "4", Status: event.Skip, Reason: "needs network", Start: t0, Proc: 4, Attempt: 1},
-	}
-	var buf, want bytes.Buffer
-	j, ju := report.NewJSON(&buf), report.NewJUnit(&want)
-	var stats event.Stats
-	for _, r := range rs {
-		stats.Count(r)
-		e := &event.Event{Kind: event.TestEnd, Time: r.Start.Add(r.Duration), Suite: r.Suite, Test: r.Test, Result: r, Stats: stats}
-		j.Event(e)
-		ju.Event(e)
-	}
-	end := &event.Event{Kind: event.RunEnd, Time: t0.Add(5 * time.Second), Stats: stats}
-	j.Event(end)
-	ju.Event(end)
-	j.Close()
-	ju.Close()
-
-	sh := &shard{dir: "x"}
-	if err := sh.parseLog(&buf, "events.json"); err != nil {
-		t.Fatal(err)
-	}
-	if len(sh.results) != len(rs) {
-		t.Fatalf("read %d results, want %d", len(sh.results), len(rs))
-	}
-	for i, got := range sh.results {
-		w := *rs[i]
-		if w.Output != nil && !bytes.HasSuffix(w.Output, []byte("\n")) {
-			w.Output = append(w.Output, '\n') // the log ends every line
-		}
-		if w.Start.IsZero() {
-			w.Start = got.Start // the log gives it the event's time
-		}
-		if fmt.Sprintf("%+v", *got) != fmt.Sprintf("%+v", w) {
-			t.Errorf("result %d:\n got %+v\nwant %+v", i, *got, w)
-		}
-	}
-	var junit bytes.Buffer
-	path := filepath.Join(t.TempDir(), "junit.xml")
-	if err := writeJUnit(path, sh.results, stats); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	junit.Write(b)
-	for _, s := range []string{"<flakyFailure", `<testcase classname="alpha" name="a/b"`, "<error", "<skipped"} {
-		if !strings.Contains(junit.String(), s) || !strings.Contains(want.String(), s) {
-			t.Errorf("%q missing from the rebuilt JUnit:\n%s", s, junit.String())
-		}
-	}
-}
-
-// TestCombinePresets: results decided without running (proc 0) appear in
-// every shard's log and count once; a test some shard ran wins over a
-// cached copy.
-func TestCombinePresets(t *testing.T) {
-	cached := func(suite string) *event.Result {
-		return &event.Result{Suite: suite, Status: event.Pass, Cached: true, Attempt: 1}
-	}
-	ran := func(suite string) *event.Result {
-		return &event.Result{Suite: suite, Status: event.Fail, Proc: 1, Attempt: 1}
-	}
-	s1 := &shard{dir: "s1", plan: shardPlan{Planned: []string{"a", "b"}}, results: []*event.Result{cached("c"), ran("a")}}
-	s2 := &shard{dir: "s2", plan: shardPlan{Planned: []string{"a", "b"}}, results: []*event.Result{cached("c"), cached("a"), ran("b")}}
-	rs, problems := combine([]*shard{s1, s2})
-	if len(problems) > 0 {
-		t.Fatal(problems)
-	}
-	var ids []string
-	for _, r := range rs {
-		ids = append(ids, fmt.Sprintf("%s/%d", r.ID(), r.Proc))
-	}
-	if got := strings.Join(ids, " "); got != "c/0 a/1 b/1" {
-		t.Errorf("combined %s, want c/0 a/1 b/1", got)
-	}
-}
-
-// TestMergeCoverage: the shards' raw TML coverage is merged under new
-// process ids, so files of the same id in two shards are both kept.
-func TestMergeCoverage(t *testing.T) {
-	dir := t.TempDir()
-	var shards []*shard
-	for i, names := range []string{"lexer::scan\nparser::parse\n", "parser::parse\ncodegen::emit\n"} {
-		d := filepath.Join(dir, fmt.Sprint("s", i))
-		raw := filepath.Join(d, "coverage", "raw", "tml")
-		if err := os.MkdirAll(raw, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		// Both shards' first process is process 1.
-		if err := os.WriteFile(filepath.Join(raw, "suite_test-1.txt"), []byte(names), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		r := &event.Result{Suite: "suite_test", Test: "0", Status: event.Pass, Proc: 1, Attempt: 1}
-		shards = append(shards, &shard{dir: d, results: []*event.Result{r}})
-	}
-	out := filepath.Join(dir, "out")
-	var stdout, stderr bytes.Buffer
-	picked := []*event.Result{shards[0].results[0], shards[1].results[0]}
-	if err := mergeCoverage(out, shards, picked, &stdout, &stderr); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(stdout.String(), "3 functions covered") {
-		t.Errorf("summary:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}
-	b, err := os.ReadFile(filepath.Join(out, "coverage", "covered_functions.txt"))
-	if err != nil || strings.Count(string(b), "::") != 3 {
-		t.Errorf("covered_functions.txt: %v\n%s", err, b)
-	}
-	// No coverage in any shard: nothing written, nothing said.
-	stdout.Reset()
-	if err := mergeCoverage(filepath.Join(dir, "none"), []*shard{{dir: dir}}, nil, &stdout, &stderr); err != nil || stdout.Len() > 0 {
-		t.Errorf("without coverage: %v, %q", err, stdout.String())
 	}
 }

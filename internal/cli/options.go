@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"github.com/volley-test/volley/internal/bytesize"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,6 +52,12 @@ type runOptions struct {
 	remote  remoteFlags
 	cover   coverageFlags
 	archive string
+
+	// The flags of `tml test`, for TML checkouts.
+	quiet      bool
+	noColor    bool
+	suites     []string // --suite=core/str: lib/core/tests/str
+	listSuites bool
 }
 
 // remoteFlags configure remote execution.
@@ -69,14 +76,19 @@ func defaultRunOptions() runOptions {
 func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.IntVarP(&o.jobs, "jobs", "j", o.jobs, "run `N` test processes at once (default: CPU count)")
 	fs.IntVar(&o.jobs, "test-threads", o.jobs, "alias of --jobs")
-	fs.DurationVar(&o.timeout, "timeout", o.timeout, "kill a test that runs longer than `DUR` (per test)")
-	fs.DurationVar(&o.grace, "grace", o.grace, "time between SIGTERM and SIGKILL for a killed test")
+	fs.Var((*seconds)(&o.timeout), "timeout", "kill a test that runs longer than `DUR` (per test; a bare number is seconds)")
+	fs.Var((*seconds)(&o.grace), "grace", "time between SIGTERM and SIGKILL for a killed test (a bare number is seconds)")
 	fs.BoolVarP(&o.failFast, "fail-fast", "x", false, "stop launching tests after the first failure")
 	fs.IntVar(&o.maxFail, "max-fail", 0, "stop launching tests after `N` failures (0: never)")
 	fs.CountVarP(&o.verbose, "verbose", "v", "print every test (-v) and every process (-vv)")
-	fs.StringVar(&o.filter, "filter", "", "run only tests whose name (suite::test) matches `REGEX`")
+	fs.StringVar(&o.filter, "filter", "", "run only tests whose name (suite::test) matches `REGEX`; in a TML checkout, test files whose path contains it")
 	fs.BoolVar(&o.noCapture, "no-capture", false, "let tests print straight to the terminal")
-	fs.StringVar(&o.protocol, "protocol", "", "treat every executable as speaking this protocol: exec or tml (default: volley.toml, else detected)")
+	fs.BoolVar(&o.noCapture, "nocapture", false, "alias of --no-capture")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only failures and the summary")
+	fs.BoolVar(&o.noColor, "no-color", false, "no color in the terminal output (also NO_COLOR)")
+	fs.StringArrayVar(&o.suites, "suite", nil, "in a TML checkout, run the test files of `LIB/MOD` (core/str: lib/core/tests/str; repeatable)")
+	fs.BoolVar(&o.listSuites, "list-suites", false, "list the test modules of a TML checkout (for --suite) and exit")
+	fs.StringVar(&o.protocol, "protocol", "", "treat every executable as speaking this protocol: exec, tml, tap, gotest, gtest or libtest (default: volley.toml, else detected)")
 	fs.StringVar(&o.configPath, "config", "", "read `FILE` instead of the nearest volley.toml")
 	fs.StringVar(&o.profile, "profile", "", "apply [profile.`NAME`] of volley.toml")
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every test even if an unchanged passing result is cached")
@@ -89,7 +101,7 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.IntVar(&o.reports.slowest, "slowest", 0, "list the `N` slowest tests in the summary")
 	fs.IntVar(&o.retries, "retries", 0, "run a failing test up to `N` more times; one that then passes is FLAKY")
 	fs.StringVar(&o.flakyResult, "flaky-result", "pass", "what a flaky test counts as: pass or fail")
-	fs.DurationVar(&o.slowTimeout, "slow-timeout", 0, "warn about a test running longer than `DUR`, and again each period (0: never)")
+	fs.Var((*seconds)(&o.slowTimeout), "slow-timeout", "warn about a test running longer than `DUR`, and again each period (0: never)")
 	fs.StringVar(&o.leak, "leak", "warn", "a test that leaves processes running: warn or fail")
 	fs.StringVar(&o.memBudget, "memory-budget", "", "do not start a test whose expected peak memory would exceed `SIZE` in total (e.g. 8G; default half of available memory; 0: off)")
 	fs.BoolVar(&o.noDiagnose, "no-diagnose", false, "kill hung tests without collecting stack dumps first")
@@ -107,11 +119,13 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.StringVar(&o.remote.headersFile, "remote-headers-file", "", "`FILE` of \"Key: Value\" header lines (auth)")
 	fs.StringVar(&o.remote.caCert, "remote-ca", "", "PEM `FILE` of the CA for grpcs:// (default: system roots)")
 	fs.BoolVar(&o.cover.on, "coverage", false, "give every test process its own coverage file and merge them (tml, Go -cover, LLVM)")
-	fs.StringVar(&o.cover.output, "coverage-output", "", "write coverage reports into `DIR` (default .volley/coverage)")
+	fs.StringVar(&o.cover.output, "coverage-output", "", "write coverage reports into `DIR`, or name the HTML report FILE.html (default .volley/coverage; build/coverage in a TML checkout); implies --coverage")
+	fs.StringArrayVar(&o.cover.sources, "coverage-source", nil, "scan TML library sources in `DIR` for every function, for coverage percentages (repeatable; default lib/core lib/std lib/test in a TML checkout)")
 	fs.StringVar(&o.cover.functions, "coverage-functions", "", "`FILE` listing every library function, one per line, for coverage percentages")
 	fs.StringArrayVar(&o.cover.objects, "coverage-object", nil, "another instrumented binary the tests run, for LLVM coverage (repeatable)")
 	fs.StringVar(&o.archive, "archive", "", "run the suites packed in `FILE` by volley archive (extracted to a temporary directory)")
 	_ = fs.MarkHidden("test-threads")
+	_ = fs.MarkHidden("nocapture")
 }
 
 // loadConfig finds and loads volley.toml: the --config file, or the nearest
@@ -181,7 +195,7 @@ func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
 	if opts.Filter != nil && !set("filter") {
 		o.filter = *opts.Filter
 	}
-	if opts.NoCapture != nil && !set("no-capture") {
+	if opts.NoCapture != nil && !set("no-capture") && !set("nocapture") {
 		o.noCapture = *opts.NoCapture
 	}
 	if opts.NoCache != nil && !set("no-cache") {
@@ -249,6 +263,40 @@ func (o *runOptions) validate() error {
 	if o.failFast && o.maxFail == 0 {
 		o.maxFail = 1
 	}
+	if o.quiet {
+		if o.verbose > 0 {
+			return usage(fmt.Errorf("--quiet and --verbose: choose one"))
+		}
+		if o.reports.format == "auto" {
+			o.reports.format = "plain"
+		}
+	}
+	if o.cover.output != "" {
+		o.cover.on = true // as in TML: naming the report asks for it
+	}
+	return nil
+}
+
+// seconds is a duration flag that also takes a bare number of seconds,
+// as TML's --timeout=20 does.
+type seconds time.Duration
+
+func (d *seconds) String() string { return time.Duration(*d).String() }
+func (d *seconds) Type() string   { return "duration" }
+
+func (d *seconds) Set(s string) error {
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n < 0 || n > float64(math.MaxInt64/int64(time.Second)) {
+			return fmt.Errorf("%s seconds is out of range", s)
+		}
+		*d = seconds(time.Duration(n * float64(time.Second)))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration like 30s or 2m, or a number of seconds")
+	}
+	*d = seconds(v)
 	return nil
 }
 

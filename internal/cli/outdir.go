@@ -1,29 +1,14 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/volley-test/volley/internal/plan"
+	"github.com/volley-test/volley/internal/shard"
 )
-
-// Files of a shard's output directory (--output-dir), read by `volley merge`.
-const (
-	OutEvents  = "events.json"
-	OutJUnit   = "junit.xml"
-	OutPlan    = "plan.json"
-	OutHistory = "history.json"
-)
-
-// shardPlan is plan.json: what the whole run planned and this shard's part.
-type shardPlan struct {
-	Partition string   `json:"partition,omitempty"`
-	Share     string   `json:"share,omitempty"`
-	Planned   []string `json:"planned"` // every test id (or whole suite) of the unsharded plan
-}
 
 // useOutputDir points the run's reports into dir, unless set explicitly.
 func useOutputDir(o *runOptions) error {
@@ -34,50 +19,43 @@ func useOutputDir(o *runOptions) error {
 		return usage(fmt.Errorf("--output-dir %s: %v", o.outputDir, err))
 	}
 	if o.reports.json == "" {
-		o.reports.json = filepath.Join(o.outputDir, OutEvents)
+		o.reports.json = filepath.Join(o.outputDir, shard.OutEvents)
 	}
 	if o.reports.junit == "" {
-		o.reports.junit = filepath.Join(o.outputDir, OutJUnit)
+		o.reports.junit = filepath.Join(o.outputDir, shard.OutJUnit)
 	}
 	return nil
 }
 
 // writeShardFiles writes plan.json and a copy of the history into the
-// output directory after the run.
+// output directory after the run (the reports are closed by then). A
+// --json or --junit file named elsewhere is kept there and copied in, so
+// the directory is complete for `volley merge`.
 func writeShardFiles(o *runOptions, pl *plan.Plan, historyDir string) error {
 	if o.outputDir == "" {
 		return nil
 	}
-	sp := shardPlan{Share: pl.Share, Planned: pl.Items}
+	sp := shard.Plan{Share: pl.Share, Planned: pl.Items}
 	if pl.Share != "" {
 		sp.Partition = o.partition
 	}
-	b, err := json.MarshalIndent(sp, "", "  ")
-	if err != nil {
+	if err := shard.WriteFiles(o.outputDir, sp, historyDir); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(o.outputDir, OutPlan), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	// A --json or --junit file named elsewhere is kept there and copied
-	// in, so the directory is complete for `volley merge`.
-	for _, f := range []struct{ path, name string }{{o.reports.json, OutEvents}, {o.reports.junit, OutJUnit}} {
+	for _, f := range []struct{ path, name string }{{o.reports.json, shard.OutEvents}, {o.reports.junit, shard.OutJUnit}} {
 		dst := filepath.Join(o.outputDir, f.name)
 		if f.path == "" || f.path == "-" || sameFile(f.path, dst) {
 			continue
 		}
-		if err := copyFile(f.path, dst); err != nil {
+		if err := copyReport(f.path, dst); err != nil {
 			return err
 		}
 	}
-	return copyFile(filepath.Join(historyDir, OutHistory), filepath.Join(o.outputDir, OutHistory))
+	return nil
 }
 
-func copyFile(from, to string) error {
+func copyReport(from, to string) error {
 	in, err := os.Open(from)
-	if os.IsNotExist(err) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func openReports(o *runOptions, stdout, stderr io.Writer, live bool, files *[]*o
 	}
 	term := report.NewTerminal(stdout, report.TermOptions{
 		Live:    live,
-		Color:   isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Color:   isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && !o.noColor,
 		Verbose: verbose,
 		Width:   termWidth(stdout),
 		Slowest: o.reports.slowest,

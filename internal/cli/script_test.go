@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 
 	"bytes"
 	"fmt"
@@ -34,6 +35,9 @@ const exitFileVar = "VOLLEY_SCRIPT_EXIT_FILE"
 func TestMain(m *testing.M) {
 	if fixture.Active() {
 		os.Exit(fixture.Main(os.Args))
+	}
+	if os.Getenv(reapitest.EnvServe) != "" {
+		reapitest.Main()
 	}
 	// Under -race every process sleeps 1s at exit unless told not to, and
 	// every process the tests start is this race-built binary.
@@ -287,21 +291,24 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	time.Sleep(d)
 }
 
-// reapiserver starts the in-repo Remote Execution API test server on
-// loopback for the rest of the script and sets $REAPI_URL.
+// reapiserver [OPTIONS-JSON] starts the in-repo Remote Execution API test
+// server in a process of its own, on loopback, for the rest of the script
+// and sets $REAPI_URL. OPTIONS-JSON is a reapitest.Options, e.g.
+// {"NoWorkers":3}.
 func cmdREAPIServer(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: reapiserver")
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: reapiserver [OPTIONS-JSON]")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := reapitest.Start(ctx, reapitest.Options{})
+	var opts reapitest.Options
+	if len(args) == 1 {
+		ts.Check(json.Unmarshal([]byte(args[0]), &opts))
+	}
+	exe, err := os.Executable()
+	ts.Check(err)
+	p, err := reapitest.Spawn(context.Background(), exe, opts)
 	if err != nil {
-		cancel()
 		ts.Fatalf("start the test server: %v", err)
 	}
-	ts.Defer(func() {
-		srv.Close()
-		cancel()
-	})
-	ts.Setenv("REAPI_URL", srv.URL())
+	ts.Defer(func() { p.Stop() })
+	ts.Setenv("REAPI_URL", p.URL)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,18 +11,12 @@ import (
 	"github.com/volley-test/volley/internal/config"
 	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/protocol"
+	"github.com/volley-test/volley/internal/statedir"
 )
 
-// stateDir is where volley keeps its memory: --state-dir, else the
-// config's state_dir (default .volley next to volley.toml), else ./.volley.
+// stateDir is where volley keeps its memory (see statedir.Dir).
 func stateDir(o *runOptions, cfg *config.File, cwd string) string {
-	switch {
-	case o.stateDir != "":
-		return o.stateDir
-	case cfg != nil && cfg.StateDir != "":
-		return cfg.StateDir
-	}
-	return filepath.Join(cwd, config.DefaultStateDir)
+	return statedir.Dir(o.stateDir, cfg, cwd)
 }
 
 // memory is the run's view of the store: estimates for planning, the
@@ -36,6 +29,9 @@ type memory struct {
 	keys    map[string]cache.Key // by suite name, for suites whose key could be computed
 	results map[string][]*event.Result
 	failed  map[string]bool // "suite::test" and "suite" of last run's failures
+	// executor names where the tests run, part of every cache key ("" =
+	// locally; see remoteExecutor).
+	executor string
 }
 
 func openMemory(dir string, o *runOptions, stderr io.Writer) *memory {
@@ -51,6 +47,7 @@ func openMemory(dir string, o *runOptions, stderr io.Writer) *memory {
 		store: st, w: stderr, noCache: o.noCache,
 		explain: o.explainCache || strings.Contains(os.Getenv("VOLLEY_DEBUG"), "cache"),
 		keys:    map[string]cache.Key{}, results: map[string][]*event.Result{}, failed: map[string]bool{},
+		executor: remoteExecutor(o),
 	}
 	for _, id := range st.Failed() {
 		m.failed[event.ID(id.Suite, id.Test)] = true
@@ -68,6 +65,7 @@ func (m *memory) key(s *protocol.Suite) (cache.Key, bool) {
 		fmt.Fprintf(m.w, "volley: warning: cannot compute the cache key of %s (%v); it will run\n", s.Name, err)
 		return cache.Key{}, false
 	}
+	k = k.WithExecutor(m.executor)
 	m.keys[s.Name] = k
 	return k, true
 }

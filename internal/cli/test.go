@@ -65,6 +65,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if err := o.validate(); err != nil {
 		return err
 	}
+	if o.listSuites {
+		return listModules(cfg, cwd, args, o, stdout)
+	}
 	if err := useOutputDir(o); err != nil {
 		return err
 	}
@@ -145,7 +148,7 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if live {
 		ro.Tick = 200 * time.Millisecond
 	}
-	rc, err := dialRemote(o)
+	rc, err := dialRemote(o, stderr)
 	if err != nil {
 		return err
 	}
@@ -206,11 +209,11 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	}
 	if rc != nil && o.verbose > 0 {
 		st := rc.Stats()
-		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries\n",
-			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries)
+		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries, %d timed out (%s of action timeouts)\n",
+			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries, st.TimedOut, st.TimeoutSpent)
 	}
 	if err := disp.Fatal(); err != nil {
-		return usage(err)
+		return remoteFailure(err)
 	}
 	if len(reportErrs) > 0 {
 		// Every report error is said, and the run is incomplete whatever
@@ -257,6 +260,7 @@ func termWidth(w io.Writer) int {
 func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *memory, stderr io.Writer) (*plan.Plan, []*protocol.Suite, error) {
 	found, err := discover.Discover(discover.Request{
 		Args: args, Config: cfg, Protocol: o.protocol, Cwd: cwd, RunIgnored: o.runIgnored,
+		Filter: o.filter, Suites: o.suites,
 	})
 	if err != nil {
 		return nil, nil, usage(err)
@@ -264,7 +268,14 @@ func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *m
 	for _, w := range found.Warnings {
 		fmt.Fprintf(stderr, "volley: warning: %s\n", w)
 	}
-	filter, err := plan.NewFilter(o.filter, found.Patterns)
+	if mem != nil {
+		mem.knownCounts(found.Suites, o.jobs)
+	}
+	nameFilter := o.filter
+	if found.Checkout != nil {
+		nameFilter = "" // applied to test-file paths by discover
+	}
+	filter, err := plan.NewFilter(nameFilter, found.Patterns)
 	if err != nil {
 		return nil, nil, usage(err)
 	}

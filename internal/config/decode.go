@@ -28,6 +28,9 @@ func (d *decoder) file(abs string, raw map[string]any) *File {
 	if t, ok := root.sub("coverage"); ok {
 		f.Coverage.Functions = t.absPath("functions", f)
 		f.Coverage.Output = t.absPath("output", f)
+		for _, src := range t.strings("sources", true, `["lib/core", "lib/std"]`) {
+			f.Coverage.Sources = append(f.Coverage.Sources, f.Abs(src))
+		}
 		t.finish(nil)
 	}
 	f.StateDir = filepath.Join(f.Dir, DefaultStateDir)

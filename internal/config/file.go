@@ -54,6 +54,9 @@ type Group struct {
 type Coverage struct {
 	Functions string // file listing every function name (the denominator), absolute; "" = not set
 	Output    string // directory for merged coverage, absolute; "" = not set
+	// Sources are TML library directories scanned for every function (the
+	// denominator, an alternative to Functions), absolute.
+	Sources []string
 }
 
 // Abs resolves p against the file's directory unless it is absolute already.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,7 +217,7 @@ func TestLoadErrors(t *testing.T) {
 		{"max_fail negative", "[profile.ci]\nmax_fail = -1\n", 2, "profile.ci.max_fail", "must be at least 0"},
 		{"unknown key hint", "[run]\njobs = 1\nfail-fast = true\n", 3, "run.fail-fast", `unknown key "fail-fast" (did you mean "fail_fast"?)`},
 		{"unknown key transposed", "[run]\njbos = 1\n", 2, "run.jbos", `did you mean "jobs"?`},
-		{"unknown key list", "[coverage]\nzzz = 1\n", 2, "coverage.zzz", `unknown key "zzz" (known: functions, output)`},
+		{"unknown key list", "[coverage]\nzzz = 1\n", 2, "coverage.zzz", `unknown key "zzz" (known: functions, output, sources)`},
 		{"unknown table", "\n[runn]\njobs = 1\n", 2, "runn", `did you mean "run"?`},
 		{"option at top level", "jobs = 4\n", 1, "jobs", "it belongs in [run]"},
 		{"suite key in run", "[run]\npaths = [\"x\"]\n", 2, "run.paths", "it belongs in [[suite]]"},
@@ -313,4 +314,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error %v is not an *Error", err)
 		}
 	})
+}
+
+func TestCoverageSources(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "volley.toml")
+	os.WriteFile(p, []byte("[coverage]\nsources = [\"lib/core\", \"/opt/lib/std\"]\n"), 0o644)
+	f, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(dir, "lib/core"), "/opt/lib/std"}; !slices.Equal(f.Coverage.Sources, want) {
+		t.Errorf("sources %v, want %v", f.Coverage.Sources, want)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,6 +51,19 @@ type Options struct {
 	LLVMBin string
 	// ToolTimeout bounds each external tool run; 0 means DefaultToolTimeout.
 	ToolTimeout time.Duration
+	// Sources are TML library directories (lib/core, lib/std, lib/test of
+	// a TML checkout) scanned for every function the way TML's report
+	// does, grouped by source module; an alternative to Functions.
+	Sources []string
+	// HTMLName is the HTML report's file name in Dir (default
+	// coverage.html); the JSON report is named after it with .json.
+	HTMLName string
+	// TestCount weighs a passed test in tests_passed (a TML test file
+	// counts its @test functions); nil counts 1 each.
+	TestCount func(suite, test string) int
+	// NoCache is recorded in the history: the run did not use the result
+	// cache.
+	NoCache bool
 }
 
 // procInfo is what the Collector remembers about one process.
@@ -80,6 +94,10 @@ type Collector struct {
 	failProc  map[int]bool
 	first     time.Time // earliest observed test start
 	last      time.Time // latest observed test end
+	weighed   int       // passed tests, weighed by TestCount
+	tests     int       // final results observed
+	testTime  time.Duration
+	passProc  map[int]string // a passed test of each process, by process
 
 	maxArg int // tests: the covdata argument limit, 0 = maxArg
 }
@@ -99,6 +117,12 @@ func NewCollector(o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coverage: %w", err)
 	}
+	if o.HTMLName == "" {
+		o.HTMLName = HTMLFile
+	}
+	if o.Functions != "" && len(o.Sources) > 0 {
+		return nil, fmt.Errorf("coverage: a function list (%s) and library sources (%s) both give the functions: choose one", o.Functions, strings.Join(o.Sources, ", "))
+	}
 	if o.Functions != "" {
 		f, err := os.Open(o.Functions)
 		if err != nil {
@@ -112,7 +136,7 @@ func NewCollector(o Options) (*Collector, error) {
 	}
 	return &Collector{
 		o: o, dir: dir, raw: raw, start: time.Now(),
-		procs: map[int]*procInfo{}, failSuite: map[string]bool{}, failProc: map[int]bool{},
+		procs: map[int]*procInfo{}, failSuite: map[string]bool{}, failProc: map[int]bool{}, passProc: map[int]string{},
 	}, nil
 }
 
@@ -216,9 +240,21 @@ func (c *Collector) Observe(r *event.Result) {
 	if r.Cached {
 		c.cached++
 	}
+	c.tests++
+	if !r.Cached {
+		c.testTime += r.Duration
+	}
 	switch {
 	case r.Status == event.Pass:
 		c.passed++
+		w := 1
+		if c.o.TestCount != nil {
+			w = max(1, c.o.TestCount(r.Suite, r.Test))
+		}
+		c.weighed += w
+		if _, ok := c.passProc[r.Proc]; !ok && r.Proc > 0 {
+			c.passProc[r.Proc] = r.Test
+		}
 	case r.Status.Failed():
 		c.failed++
 		c.failSuite[r.Suite] = true
@@ -269,6 +305,9 @@ type snapshot struct {
 	cached       int
 	failedSuites []string
 	duration     time.Duration
+	weighed      int
+	tests        int
+	passProc     map[int]string
 }
 
 func (c *Collector) snapshot() *snapshot {
@@ -277,6 +316,7 @@ func (c *Collector) snapshot() *snapshot {
 	s := &snapshot{
 		procs: map[int]*procInfo{}, warnings: append([]string(nil), c.warnings...),
 		passed: c.passed, failed: c.failed, cached: c.cached,
+		weighed: c.weighed, tests: c.tests, duration: c.testTime, passProc: maps.Clone(c.passProc),
 	}
 	for id, p := range c.procs {
 		cp := *p
@@ -287,11 +327,6 @@ func (c *Collector) snapshot() *snapshot {
 		s.failedSuites = append(s.failedSuites, name)
 	}
 	slices.Sort(s.failedSuites)
-	if !c.first.IsZero() {
-		s.duration = c.last.Sub(c.first)
-	} else {
-		s.duration = time.Since(c.start)
-	}
 	return s
 }
 

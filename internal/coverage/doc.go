@@ -15,6 +15,7 @@
 // Merge, after the run, writes into DIR:
 //
 //	coverage.json, coverage.html   function coverage from the TML files, per module
+//	                               (Options.HTMLName renames both)
 //	covered_functions.txt          this run's covered functions (the next run's Delta uses it)
 //	coverage_history.jsonl         one line appended per run
 //	go.cover.txt, go.lcov,         Go: merged with `go tool covdata`, a text profile,
@@ -22,11 +23,13 @@
 //	llvm.lcov, llvm.cobertura.xml, LLVM: `llvm-profdata merge`, `llvm-cov export`
 //	llvm-html/, merged.profdata    and `llvm-cov show`
 //
-// Function names are grouped into modules by their first `::` segment:
-// `parser::parse_expr` and `parser::expr::fold` are both in module
-// `parser`; a name without `::` is in module "(none)". Without a full
-// function list (Options.Functions) only covered names are known, so every
-// module's total is its covered count and no percentage is given.
+// The library's functions come from a list (Options.Functions), grouped
+// into modules by their first `::` segment (`parser::parse_expr` is in
+// module `parser`, a name without `::` in "(none)"), or from a scan of TML
+// library sources (Options.Sources) by TML's own rules, grouped by source
+// module. Without either only covered names are known, so every module's
+// total is its covered count and no percentage is given. coverage.json
+// and coverage_history.jsonl use TML's schema, so TML's tools read them.
 //
 // Nothing is lost silently: a coverage file cut short by a killed process,
 // an empty file, lines that are not function names, a corrupt Go or LLVM

@@ -22,23 +22,103 @@ const (
 	CoveredFile = "covered_functions.txt"
 )
 
-// historyEntry is one line of the history: one run.
+// historyEntry is one line of the history: one run, in the schema of
+// TML's coverage_history.jsonl, so that TML and volley share one history.
+// volley adds its Go and LLVM percentages.
 type historyEntry struct {
-	Time        time.Time `json:"time"`
-	Percent     *float64  `json:"percent,omitempty"` // functions, when the list is known
-	Covered     int       `json:"covered"`
-	Total       int       `json:"total"`
-	Functions   bool      `json:"functions"` // the run had function coverage
-	GoPercent   *float64  `json:"go_percent,omitempty"`
-	LLVMPercent *float64  `json:"llvm_percent,omitempty"`
+	Timestamp        string       `json:"timestamp"` // local time, 2006-01-02T15:04:05.000
+	CoveragePercent  *fixed       `json:"coverage_percent,omitempty"`
+	LibraryFunctions int          `json:"library_functions"`
+	LibraryCovered   int          `json:"library_covered"`
+	RuntimeCovered   int          `json:"runtime_covered_functions"`
+	ModulesFull      int          `json:"modules_full"`
+	ModulesPartial   int          `json:"modules_partial"`
+	ModulesZero      int          `json:"modules_zero"`
+	TestsPassed      int          `json:"tests_passed"`
+	TestsFailed      int          `json:"tests_failed"`
+	CompileErrors    int          `json:"compilation_errors"`
+	TestFiles        int          `json:"test_files"`
+	NoCache          bool         `json:"no_cache"`
+	DurationMS       int64        `json:"duration_ms"`
+	Modules          []historyMod `json:"modules"`
+	GoPercent        *float64     `json:"go_percent,omitempty"`
+	LLVMPercent      *float64     `json:"llvm_percent,omitempty"`
+	Functions        *bool        `json:"function_coverage,omitempty"` // false for a run without TML coverage
 }
 
-func (r *Report) historyEntry(now time.Time) historyEntry {
-	h := historyEntry{Time: now.UTC().Truncate(time.Second), Functions: r.hasFunctions()}
-	if h.Functions {
-		h.Percent = r.Totals.CoveragePercent
-		h.Covered = r.Totals.LibraryCovered
-		h.Total = r.Totals.LibraryFunctions
+// historyMod is one module's line in the history: name, total, covered.
+type historyMod struct {
+	N string `json:"n"`
+	T int    `json:"t"`
+	C int    `json:"c"`
+}
+
+// historyLine is what a history line is read as: TML's fields, and those
+// volley wrote before it used TML's schema.
+type historyLine struct {
+	Timestamp        string   `json:"timestamp"`
+	CoveragePercent  *float64 `json:"coverage_percent"`
+	LibraryFunctions int      `json:"library_functions"`
+	LibraryCovered   int      `json:"library_covered"`
+	GoPercent        *float64 `json:"go_percent"`
+	LLVMPercent      *float64 `json:"llvm_percent"`
+	Functions        *bool    `json:"function_coverage"`
+	// The old volley schema.
+	Time        string   `json:"time"`
+	Percent     *float64 `json:"percent"`
+	Covered     int      `json:"covered"`
+	Total       int      `json:"total"`
+	OldFunction *bool    `json:"functions"`
+}
+
+// prevRun is the previous run as the delta needs it.
+type prevRun struct {
+	Percent     *float64
+	Covered     int
+	Total       int
+	Functions   bool
+	GoPercent   *float64
+	LLVMPercent *float64
+}
+
+func (l *historyLine) run() (*prevRun, bool) {
+	switch {
+	case l.Timestamp != "":
+		fn := l.Functions == nil || *l.Functions
+		return &prevRun{Percent: l.CoveragePercent, Covered: l.LibraryCovered, Total: l.LibraryFunctions,
+			Functions: fn, GoPercent: l.GoPercent, LLVMPercent: l.LLVMPercent}, true
+	case l.Time != "":
+		return &prevRun{Percent: l.Percent, Covered: l.Covered, Total: l.Total,
+			Functions: l.OldFunction != nil && *l.OldFunction, GoPercent: l.GoPercent, LLVMPercent: l.LLVMPercent}, true
+	}
+	return nil, false
+}
+
+func (r *Report) historyEntry(now time.Time, noCache bool) (historyEntry, *prevRun) {
+	s := &r.Totals
+	h := historyEntry{
+		Timestamp:   now.Format("2006-01-02T15:04:05.000"),
+		TestsPassed: s.TestsPassed, TestsFailed: s.TestsFailed, TestFiles: s.TestFiles,
+		NoCache: noCache, DurationMS: s.DurationMS, Modules: []historyMod{},
+	}
+	cur := &prevRun{Functions: r.hasFunctions()}
+	if cur.Functions {
+		h.LibraryFunctions, h.LibraryCovered, h.RuntimeCovered = s.LibraryFunctions, s.LibraryCovered, s.RuntimeCovered
+		h.ModulesFull, h.ModulesPartial, h.ModulesZero = s.ModulesFull, s.ModulesPartial, s.ModulesZero
+		if s.CoveragePercent != nil {
+			p := ratio(s.LibraryCovered, s.LibraryFunctions)
+			h.CoveragePercent = &fixed{p, 2}
+			cur.Percent = s.CoveragePercent
+		}
+		for _, n := range r.order {
+			if m := r.Modules[n]; m.Total > 0 {
+				h.Modules = append(h.Modules, historyMod{n, m.Total, m.Covered})
+			}
+		}
+		cur.Covered, cur.Total = s.LibraryCovered, s.LibraryFunctions
+	} else {
+		f := false
+		h.Functions = &f
 	}
 	if r.Go != nil && r.Go.Problem == "" {
 		h.GoPercent = &r.Go.Percent
@@ -46,12 +126,13 @@ func (r *Report) historyEntry(now time.Time) historyEntry {
 	if r.LLVM != nil && r.LLVM.Problem == "" {
 		h.LLVMPercent = &r.LLVM.Percent
 	}
-	return h
+	cur.GoPercent, cur.LLVMPercent = h.GoPercent, h.LLVMPercent
+	return h, cur
 }
 
 // lastEntry reads the history's last valid line; nil when there is none.
 // Lines that do not parse are skipped with a warning.
-func lastEntry(path string, w *warner) *historyEntry {
+func lastEntry(path string, w *warner) *prevRun {
 	f, err := os.Open(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -60,15 +141,19 @@ func lastEntry(path string, w *warner) *historyEntry {
 		return nil
 	}
 	defer f.Close()
-	var last *historyEntry
+	var last *prevRun
 	bad := 0
 	br := bufio.NewReader(f)
 	for {
 		line, err := br.ReadBytes('\n')
 		if len(bytes.TrimSpace(line)) > 0 {
-			var h historyEntry
-			if json.Unmarshal(line, &h) == nil && !h.Time.IsZero() {
-				last = &h
+			var h historyLine
+			if json.Unmarshal(line, &h) == nil {
+				if run, ok := h.run(); ok {
+					last = run
+				} else {
+					bad++
+				}
 			} else {
 				bad++
 			}
@@ -120,7 +205,7 @@ func appendHistory(path string, h historyEntry) error {
 
 // delta describes the change from prev to cur; prevSet is the previous
 // covered functions when known.
-func delta(prev *historyEntry, cur historyEntry, prevSet map[string]bool, curSet []string) string {
+func delta(prev *prevRun, cur *prevRun, prevSet map[string]bool, curSet []string) string {
 	if prev == nil {
 		return "coverage: first run in the history"
 	}
@@ -136,7 +221,7 @@ func delta(prev *historyEntry, cur historyEntry, prevSet map[string]bool, curSet
 	return strings.Join(lines, "\n")
 }
 
-func functionDelta(prev *historyEntry, cur historyEntry, prevSet map[string]bool, curSet []string) string {
+func functionDelta(prev *prevRun, cur *prevRun, prevSet map[string]bool, curSet []string) string {
 	var lost []string
 	gained := 0
 	if prevSet != nil {

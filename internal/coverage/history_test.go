@@ -43,7 +43,8 @@ func TestHistoryDelta(t *testing.T) {
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(cov, HistoryFile))
-	if err != nil || strings.Count(string(b), "\n") != 4 || !strings.Contains(string(b), `"percent":33.33`) {
+	if err != nil || strings.Count(string(b), "\n") != 4 || !strings.Contains(string(b), `"coverage_percent":33.33,"library_functions":3,"library_covered":1,"runtime_covered_functions":1,`) ||
+		!strings.Contains(string(b), `"modules":[{"n":"a","t":2,"c":1},{"n":"b","t":1,"c":0}]`) {
 		t.Errorf("history %q, %v", b, err)
 	}
 	// A corrupt line is skipped, with a warning; the last good one counts.
@@ -79,8 +80,8 @@ func TestDeltaWithoutList(t *testing.T) {
 func TestPercentDelta(t *testing.T) {
 	t.Parallel()
 	a, b := 75.0, 70.0
-	prev := &historyEntry{GoPercent: &a, LLVMPercent: &b}
-	cur := historyEntry{GoPercent: &b, LLVMPercent: &a}
+	prev := &prevRun{GoPercent: &a, LLVMPercent: &b}
+	cur := &prevRun{GoPercent: &b, LLVMPercent: &a}
 	want := "GO COVERAGE DROPPED: 75.0% → 70.0% of statements (-5.0 points)\nLLVM coverage: 70.0% → 75.0% of lines (+5.0 points)"
 	if got := delta(prev, cur, nil, nil); got != want {
 		t.Errorf("delta %q, want %q", got, want)

@@ -64,10 +64,12 @@ th{cursor:pointer;background:#f4f4f4;user-select:none}th:first-child,td:first-ch
 .drop{color:#b00;font-weight:bold}.warn{color:#8a5a00}
 details{margin:.2em 0}summary{cursor:pointer}code{font-size:.95em}
 ul.fn{columns:2;margin:.3em 0 .8em}
+.stat{display:inline-block;border:1px solid #ddd;border-radius:6px;padding:.5em 1em}.stat-value{font-size:1.6em;font-weight:600}.stat-label{color:#666;font-size:.8em}
 </style></head><body>
 <h1>Coverage</h1>
 <p>{{.Time}}</p>
 {{with .R.Totals}}{{if $.R.Modules}}
+{{if .CoveragePercent}}<div class="stat"><div class="stat-value">{{.LibraryCovered}} / {{.LibraryFunctions}}</div><div class="stat-label">Functions Covered</div></div>{{end}}
 <p><b>{{if .CoveragePercent}}{{printf "%.1f" (deref .CoveragePercent)}}% — {{.LibraryCovered}} of {{.LibraryFunctions}} functions covered{{else}}{{.LibraryCovered}} functions covered (no function list: no percentage){{end}}</b>.
 Modules: {{.ModulesFull}} full, {{.ModulesPartial}} partial, {{.ModulesZero}} zero.
 Tests: {{.TestsPassed}} passed, {{.TestsFailed}} failed{{if .FailedSuites}} (suites: {{range $i, $s := .FailedSuites}}{{if $i}}, {{end}}{{$s}}{{end}}){{end}}.

@@ -15,15 +15,16 @@ type tmlData struct {
 	// covered maps each covered name to whether a process without failed
 	// tests covered it.
 	covered      map[string]bool
-	files        int // files read
-	failedProcs  int // files, with names, from processes with failed tests
-	onlyFailed   int // names covered only by such processes
-	tmlProcesses int // processes of tml suites started
+	files        int          // files read
+	failedProcs  int          // files, with names, from processes with failed tests
+	onlyFailed   int          // names covered only by such processes
+	tmlProcesses int          // processes of tml suites started
+	wrote        map[int]bool // processes whose file was found
 }
 
 // mergeTML reads every file under raw/tml.
 func mergeTML(rawDir string, snap *snapshot, w *warner) *tmlData {
-	d := &tmlData{covered: map[string]bool{}}
+	d := &tmlData{covered: map[string]bool{}, wrote: map[int]bool{}}
 	for _, p := range snap.procs {
 		if p.protocol == "tml" {
 			d.tmlProcesses++
@@ -39,6 +40,7 @@ func mergeTML(rawDir string, snap *snapshot, w *warner) *tmlData {
 			continue
 		}
 		fromFile, id := splitRawName(strings.TrimSuffix(e.Name(), ".txt"))
+		d.wrote[id] = true
 		suite := snap.suiteOf(id, fromFile)
 		failed := snap.procs[id] != nil && snap.procs[id].failed
 		f, err := os.Open(filepath.Join(dir, e.Name()))
@@ -118,9 +120,33 @@ func moduleOf(name string) string {
 // NoModule is the module of function names without `::`.
 const NoModule = "(none)"
 
-// buildModules fills the report's function coverage from the covered set and
-// the full list (nil when unknown).
-func (r *Report) buildModules(d *tmlData, all []string, listPath string, w *warner) {
+// listModules groups a function list into modules by moduleOf, sorted by
+// module name.
+func listModules(all []string) []srcModule {
+	idx := map[string]int{}
+	var mods []srcModule
+	for _, name := range all {
+		m := moduleOf(name)
+		j, ok := idx[m]
+		if !ok {
+			j = len(mods)
+			idx[m] = j
+			mods = append(mods, srcModule{name: m})
+		}
+		mods[j].funcs = append(mods[j].funcs, name)
+	}
+	slices.SortFunc(mods, func(a, b srcModule) int { return strings.Compare(a.name, b.name) })
+	return mods
+}
+
+// buildModules fills the report's function coverage from the covered set
+// and the library's modules (nil when unknown), as TML computes it: each
+// module counts its functions and those covered; a name in two modules
+// counts in both. fromList says the modules come from a function list
+// (then a covered name it lacks is a warning: the list is stale), not
+// from the library's sources (where covered names outside them, generic
+// instantiations and test functions, are normal).
+func (r *Report) buildModules(d *tmlData, mods []srcModule, fromList bool, listPath string, w *warner) {
 	r.functions = true
 	r.Modules = map[string]*Module{}
 	r.Covered = make([]string, 0, len(d.covered))
@@ -132,55 +158,53 @@ func (r *Report) buildModules(d *tmlData, all []string, listPath string, w *warn
 	s.Processes = d.files
 	s.FailedProcesses = d.failedProcs
 	s.OnlyFromFailed = d.onlyFailed
-	mod := func(name string) *Module {
-		m := r.Modules[moduleOf(name)]
+	s.RuntimeCovered = len(r.Covered)
+	known := mods != nil
+	if !known {
+		mods = listModules(r.Covered)
+	}
+	listed := map[string]bool{}
+	for _, sm := range mods {
+		m := r.Modules[sm.name]
 		if m == nil {
 			m = &Module{Uncovered: []string{}}
-			r.Modules[moduleOf(name)] = m
+			r.Modules[sm.name] = m
+			r.order = append(r.order, sm.name)
 		}
-		return m
-	}
-	if all == nil {
-		for _, name := range r.Covered {
-			m := mod(name)
-			m.Total++
-			m.Covered++
-		}
-		s.LibraryFunctions = len(r.Covered)
-		s.LibraryCovered = len(r.Covered)
-	} else {
-		listed := map[string]bool{}
-		for _, name := range all {
+		for _, name := range sm.funcs {
 			listed[name] = true
-			m := mod(name)
 			m.Total++
 			if _, ok := d.covered[name]; ok {
 				m.Covered++
-				s.LibraryCovered++
 			} else {
 				m.Uncovered = append(m.Uncovered, name)
 			}
 		}
-		s.LibraryFunctions = len(all)
+		s.LibraryFunctions += m.Total
+		s.LibraryCovered += m.Covered
+	}
+	if known {
 		pct := percent(s.LibraryCovered, s.LibraryFunctions)
 		s.CoveragePercent = &pct
-		for _, name := range r.Covered {
-			if !listed[name] {
-				s.NotListed = append(s.NotListed, name)
+		if fromList {
+			for _, name := range r.Covered {
+				if !listed[name] {
+					s.NotListed = append(s.NotListed, name)
+				}
 			}
-		}
-		if n := len(s.NotListed); n > 0 {
-			w.add("%s covered but not in the function list %s (stale list?), not counted: %s",
-				plural(n, "function is", "functions are"), listPath, list(s.NotListed, 5))
+			if n := len(s.NotListed); n > 0 {
+				w.add("%s covered but not in the function list %s (stale list?), not counted: %s",
+					plural(n, "function is", "functions are"), listPath, list(s.NotListed, 5))
+			}
 		}
 	}
 	for _, m := range r.Modules {
-		slices.Sort(m.Uncovered)
-		if all != nil {
+		if known {
 			p := percent(m.Covered, m.Total)
 			m.Percent = &p
 		}
 		switch {
+		case m.Total == 0:
 		case m.Covered == m.Total:
 			s.ModulesFull++
 		case m.Covered == 0:
@@ -188,5 +212,33 @@ func (r *Report) buildModules(d *tmlData, all []string, listPath string, w *warn
 		default:
 			s.ModulesPartial++
 		}
+	}
+}
+
+// silentProcesses warns about the tml processes in which a test passed but
+// that wrote no coverage file: a TML test file writes one whenever it
+// returns, so the suite was not built for coverage (or lost the file). A
+// process whose tests all failed writes nothing, rightly.
+func silentProcesses(d *tmlData, snap *snapshot, w *warner) {
+	var silent []string
+	ids := make([]int, 0, len(snap.passProc))
+	for id := range snap.passProc {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		p := snap.procs[id]
+		if p == nil || p.protocol != "tml" || d.wrote[id] {
+			continue
+		}
+		what := "suite " + p.suite
+		if t := snap.passProc[id]; t != "" {
+			what += " (test " + t + ")"
+		}
+		silent = append(silent, what)
+	}
+	if len(silent) > 0 {
+		w.add("%s passed tests but wrote no TML coverage file ($%s): %s; were they built with coverage (`tml test --coverage`)?",
+			plural(len(silent), "process", "processes"), TMLEnv, list(silent, 5))
 	}
 }

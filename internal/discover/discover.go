@@ -23,6 +23,11 @@ type Request struct {
 	Cwd      string
 	// RunIgnored runs tests the harness marks ignored or disabled.
 	RunIgnored bool
+	// Filter (--filter) and Suites (--suite) select test files by path in
+	// a TML checkout; Suites is an error elsewhere, and Filter is left to
+	// the caller.
+	Filter string
+	Suites []string
 }
 
 // Result is the discovered suites plus the name patterns found among the
@@ -31,6 +36,10 @@ type Result struct {
 	Suites   []*protocol.Suite
 	Patterns []string
 	Warnings []string // arguments passed over, with the reason
+	// Checkout is the TML checkout the suites come from, nil when they
+	// come from paths or volley.toml. Its patterns, Filter and Suites
+	// have been applied.
+	Checkout *Checkout
 }
 
 // Discover resolves a request. Errors name the argument or config entry at
@@ -38,9 +47,33 @@ type Result struct {
 func Discover(req Request) (*Result, error) {
 	res := &Result{}
 	var paths []string
+	var ck *Checkout
+	var ckErr error
+	ckLooked := false
+	checkout := func() *Checkout {
+		if !ckLooked && req.Config == nil {
+			ckLooked = true
+			ck, ckErr = FindCheckout(req.Cwd)
+		}
+		return ck
+	}
 	for _, a := range req.Args {
+		if !isGlob(a) && checkout() != nil {
+			if p := absPath(a, req.Cwd); !isCandidate(p) {
+				// In a TML checkout a word that names no executable is
+				// a test-file path pattern; an existing file or
+				// directory stands for its path inside the checkout.
+				if rel, err := filepath.Rel(ck.Root, p); err == nil && filepath.IsLocal(rel) {
+					if _, err := os.Stat(p); err == nil {
+						a = filepath.ToSlash(rel)
+					}
+				}
+				res.Patterns = append(res.Patterns, a)
+				continue
+			}
+		}
 		ps, isPath, err := expand(a, req.Cwd)
-		if err == nil && isPath && len(ps) == 1 && len(req.Args) > 1 && !isCandidate(ps[0]) && !strings.ContainsAny(a, "*?[") {
+		if err == nil && isPath && len(ps) == 1 && len(req.Args) > 1 && !isCandidate(ps[0]) && !isGlob(a) {
 			if st, serr := os.Stat(ps[0]); serr == nil && st.Mode().IsRegular() && !looksRunnable(ps[0]) {
 				// A data file among many (a shell's DIR/* takes README, specs...).
 				// A program that lost its +x stays, to fail loudly.
@@ -90,7 +123,7 @@ func Discover(req Request) (*Result, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s:%d: suite %q: paths: %w", req.Config.Path, cs.Line, cs.Name, err)
 				}
-				if len(ms) == 0 && !strings.ContainsAny(g, "*?[") {
+				if len(ms) == 0 && !isGlob(g) {
 					// Named but not built: it stays in the run, where it is
 					// reported as an error; the other suites still run.
 					matched++
@@ -127,6 +160,26 @@ func Discover(req Request) (*Result, error) {
 			}
 		}
 	}
+	if len(paths) == 0 && req.Config == nil && checkout() != nil {
+		return fromCheckout(ck, res, req)
+	}
+	if req.Config == nil && checkout() != nil {
+		// Executables of the checkout named on the command line still
+		// get their test files' names.
+		for _, s := range res.Suites {
+			if filepath.Dir(s.Path) == filepath.Join(ck.Root, RunCache) && s.Protocol == "tml" {
+				if fs := ck.FilesOf(strings.TrimSuffix(filepath.Base(s.Path), ".exe")); fs != nil {
+					s.Name, s.TestNames, s.KnownCount = strings.TrimSuffix(filepath.Base(s.Path), ".exe"), fs, len(fs)
+				}
+			}
+		}
+	}
+	if ckErr != nil && len(paths) == 0 {
+		return nil, ckErr
+	}
+	if len(req.Suites) > 0 {
+		return nil, fmt.Errorf("--suite %s: selects test files of a TML checkout, and there is none here (run volley in the checkout, or name suites another way)", req.Suites[0])
+	}
 	if len(res.Suites) == 0 && len(paths) == 0 {
 		return nil, fmt.Errorf("nothing to run: name test executables (volley test build/tests/*) or describe suites in a volley.toml")
 	}
@@ -139,7 +192,7 @@ var errNoTests = errors.New("no test executable")
 
 // expand classifies one positional argument.
 func expand(a, cwd string) (paths []string, isPath bool, err error) {
-	if strings.ContainsAny(a, "*?[") {
+	if isGlob(a) {
 		ms, err := glob(a, cwd)
 		if err != nil {
 			return nil, true, fmt.Errorf("bad glob %q: %w", a, err)
@@ -181,15 +234,6 @@ func expand(a, cwd string) (paths []string, isPath bool, err error) {
 		return nil, true, fmt.Errorf("%s: no such file (was it built? check the path)", a)
 	}
 	return nil, false, nil
-}
-
-func glob(pattern, dir string) ([]string, error) {
-	if !filepath.IsAbs(pattern) {
-		pattern = filepath.Join(dir, pattern)
-	}
-	ms, err := filepath.Glob(pattern)
-	sort.Strings(ms)
-	return ms, err
 }
 
 // isCandidate reports whether a directory entry may be a test: an
@@ -282,20 +326,14 @@ func finish(s *protocol.Suite, req Request) (*protocol.Suite, error) {
 	if _, err := protocol.Lookup(s.Protocol); err != nil {
 		return nil, fmt.Errorf("%s: %w", s.Path, err)
 	}
-	return s, nil
-}
-
-// uniqueNames makes suite names unique by adding parent directories.
-func uniqueNames(ss []*protocol.Suite) {
-	count := map[string]int{}
-	for _, s := range ss {
-		count[s.Name]++
-	}
-	for _, s := range ss {
-		if count[s.Name] > 1 {
-			s.Name = filepath.Join(filepath.Base(filepath.Dir(s.Path)), s.Name)
+	if s.Protocol == "tml" && s.TestNames == nil {
+		names, err := readNames(s.Path)
+		if err != nil {
+			return nil, err
 		}
+		s.TestNames, s.KnownCount = names, len(names)
 	}
+	return s, nil
 }
 
 func contains(ss []string, s string) bool {
@@ -319,4 +357,36 @@ func looksRunnable(path string) bool {
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	return bytes.HasPrefix(head, []byte("\x7fELF")) || bytes.HasPrefix(head, []byte("#!"))
+}
+
+// fromCheckout makes the suites of a TML checkout, with the positional
+// words, --filter and --suite as test-file path patterns.
+func fromCheckout(ck *Checkout, res *Result, req Request) (*Result, error) {
+	pats := res.Patterns
+	if req.Filter != "" {
+		pats = append(pats, req.Filter)
+	}
+	selected := Select(ck.Files, pats, req.Suites)
+	if len(selected) == 0 {
+		return nil, fmt.Errorf("TML checkout %s: no test file matches %s (of %d test files; patterns are parts of a test file's path, --suite=core/str means lib/core/tests/str)",
+			ck.Root, strings.Join(append(pats, req.Suites...), ", "), len(ck.Files))
+	}
+	suites, warns, err := checkoutSuites(ck, selected, req)
+	if err != nil {
+		return nil, err
+	}
+	res.Warnings = append(res.Warnings, warns...)
+	if len(suites) == 0 {
+		return nil, fmt.Errorf("TML checkout %s: no suite of the %s is built in %s (build them with `%s`)",
+			ck.Root, plural(len(selected), "selected test file", "selected test files"), RunCache, BuildCommand)
+	}
+	res.Suites, res.Patterns, res.Checkout = suites, nil, ck
+	return res, nil
+}
+
+func absPath(p, cwd string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(cwd, p)
 }

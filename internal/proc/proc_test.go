@@ -5,9 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/volley-test/volley/internal/testenv"
 )
 
 // testCookie is unique to this test process and test.
@@ -27,14 +31,9 @@ func startMarked(t *testing.T, value string) *exec.Cmd {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	// The environment is readable once exec has happened.
-	deadline := time.Now().Add(5 * time.Second)
-	for !HasCookie(cmd.Process.Pid, value) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d never showed %s=%s", cmd.Process.Pid, CookieVar, value)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	// The environment is readable once exec has set it up.
+	testenv.WaitFor(t, 5*time.Second, fmt.Sprintf("process %d to show %s=%s", cmd.Process.Pid, CookieVar, value),
+		func() bool { return HasCookie(cmd.Process.Pid, value) })
 	return cmd
 }
 
@@ -112,18 +111,28 @@ func TestSweepSparesSelf(t *testing.T) {
 	}
 }
 
+// TestKillGroup: the shell and both its children die. The children hold
+// the shell's stdout, so Wait, which reads it to EOF, returns only when
+// all three are gone.
 func TestKillGroup(t *testing.T) {
-	cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60; wait")
+	cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60 & echo ready; wait")
+	ready := &lineWriter{line: "ready\n", seen: make(chan struct{})}
+	cmd.Stdout = ready
 	if err := Start(cmd); err != nil {
 		t.Skipf("cannot start sh: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- Wait(cmd) }()
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-ready.seen: // both children forked, in the shell's group
+	case <-time.After(testenv.Scale(10 * time.Second)):
+		KillGroup(cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatal("the shell never said it was ready")
+	}
 	KillGroup(cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testenv.Scale(5 * time.Second)):
 		t.Fatal("the group survived KillGroup")
 	}
 	KillGroup(cmd.Process.Pid, syscall.SIGKILL) // gone: no panic, no error
@@ -152,4 +161,23 @@ func TestCmdline(t *testing.T) {
 	if got := Cmdline(1 << 30); got != "" {
 		t.Errorf("Cmdline(no such pid) = %q", got)
 	}
+}
+
+// lineWriter closes seen once the output has had line.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  []byte
+	line string
+	seen chan struct{}
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(string(w.buf), w.line)
+	w.buf = append(w.buf, p...)
+	if !had && strings.Contains(string(w.buf), w.line) {
+		close(w.seen)
+	}
+	return len(p), nil
 }

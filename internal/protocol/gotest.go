@@ -36,8 +36,9 @@ func init() { register(GoTest{}) }
 // Name implements Protocol.
 func (GoTest) Name() string { return "gotest" }
 
-// goCwd is where a Go test binary runs: its package directory, taken to be
-// the binary's own (where `go test -c` leaves it), so testdata/ is found.
+// goCwd is where a Go test binary runs: the configured cwd, else the
+// binary's own directory (where `go test -c` leaves it). List settles the
+// package directory before the run, so this only reads s.
 func goCwd(s *Suite) string {
 	if s.Cwd != "" {
 		return s.Cwd
@@ -45,16 +46,35 @@ func goCwd(s *Suite) string {
 	return filepath.Dir(s.Path)
 }
 
-// Units implements Protocol. It sets s.Cwd to the binary's directory when
-// empty (the units share s, which the dispatcher keys its per-suite state on).
+// settleGoCwd sets s.Cwd, when not configured, to the tested package's
+// source directory (see goPackageDir), else the binary's directory. It is
+// called while planning, before any unit of s runs: a Suite is never
+// changed once the run is under way.
+func settleGoCwd(ctx context.Context, s *Suite) {
+	if s.Cwd != "" {
+		return
+	}
+	if d := goPackageDir(ctx, s.Path); d != "" {
+		s.Cwd = d
+		return
+	}
+	s.Cwd = filepath.Dir(s.Path)
+}
+
+// Units implements Protocol: the whole binary in one process, as `go test`
+// runs it (tests, examples with output, fuzz seed corpora). It settles
+// s.Cwd as List does, since it too is called while planning.
 func (GoTest) Units(s *Suite) []*Unit {
-	s.Cwd = goCwd(s)
+	settleGoCwd(context.Background(), s)
 	return []*Unit{{Suite: s, Args: []string{GoTestVerbose, GoTestExit0}, Label: s.Name, Session: newGoSession(s, nil)}}
 }
 
-// List implements Lister: the binary's Test functions, without examples,
-// benchmarks and fuzz targets.
+// List implements Lister: what `go test` runs of the binary: Test
+// functions, examples that check their output, and fuzz targets (their
+// seed corpora), in the binary's order. Benchmarks are left out, as `go
+// test` leaves them out without -bench. It settles s.Cwd.
 func (GoTest) List(ctx context.Context, s *Suite) ([]Test, error) {
+	settleGoCwd(ctx, s)
 	out, err := runList(ctx, s, goCwd(s), GoTestList, ".")
 	if err != nil {
 		return nil, err
@@ -62,20 +82,29 @@ func (GoTest) List(ctx context.Context, s *Suite) ([]Test, error) {
 	return parseGoList(out), nil
 }
 
+// goRunnable are the prefixes of what `go test` runs by default.
+var goRunnable = []string{"Test", "Example", "Fuzz"}
+
 func parseGoList(out []byte) []Test {
 	var tests []Test
 	for _, l := range lines(out) {
 		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, "Test") && !strings.ContainsAny(l, " \t/") {
-			tests = append(tests, Test{Name: l})
+		if l == "" || strings.ContainsAny(l, " \t/") {
+			continue
+		}
+		for _, p := range goRunnable {
+			if strings.HasPrefix(l, p) {
+				tests = append(tests, Test{Name: l})
+				break
+			}
 		}
 	}
 	return tests
 }
 
-// Batch implements Lister. Like Units, it defaults s.Cwd.
+// Batch implements Lister. It never changes s (it is also called during
+// the run, for retries and the rest of a crashed batch).
 func (g GoTest) Batch(s *Suite, tests []string) *Unit {
-	s.Cwd = goCwd(s)
 	return &Unit{
 		Suite: s, Args: []string{GoTestVerbose, GoTestExit0, goRunPattern(tests)},
 		Label: batchLabel(s, tests), Tests: tests, Session: newGoSession(s, tests),
@@ -100,7 +129,9 @@ type goSession struct {
 	cur      string            // the test the next output lines belong to
 	notes    map[string]*notes // output of the running top-level tests
 	subFail  map[string]string // top-level test -> its first failed subtest
+	why      map[string]*goWhy // what each running test and subtest said, for a failure's reason
 	held     *Outcome          // a FAIL waiting for the next line: a panic may follow
+	exLines  []string          // non-nil while held is an example's FAIL: its got/want lines follow
 	crashed  string            // the test whose panic ends the process
 	trailer  bool              // PASS or FAIL trailer: the tests ran to the end
 	failed   bool
@@ -109,7 +140,7 @@ type goSession struct {
 }
 
 func newGoSession(s *Suite, tests []string) *goSession {
-	return &goSession{suite: s, t: newTracker(tests), notes: map[string]*notes{}, subFail: map[string]string{}}
+	return &goSession{suite: s, t: newTracker(tests), notes: map[string]*notes{}, subFail: map[string]string{}, why: map[string]*goWhy{}}
 }
 
 func goTop(name string) string {
@@ -122,18 +153,24 @@ func goTop(name string) string {
 func (g *goSession) Line(raw []byte) []Outcome {
 	raw = bytes.TrimRight(raw, "\r")
 	var outs []Outcome
+	frame, ok := g.frame(raw)
 	if g.held != nil {
-		if msg, ok := goPanicLine(raw); ok {
+		if msg, isPanic := goPanicLine(raw); isPanic {
 			g.panicMsg = msg
 			h := g.held
-			g.held, g.crashed = nil, h.Test
+			g.held, g.crashed, g.exLines = nil, h.Test, nil
 			h.Status, h.Reason, h.ExitCode = event.Crash, "panicked: "+msg, 2
 			return []Outcome{*h}
 		}
-		outs = append(outs, *g.held)
-		g.held = nil
+		if g.exLines != nil && !ok {
+			// An example prints its got/want after its FAIL line.
+			if len(g.exLines) < 2*maxNotes {
+				g.exLines = append(g.exLines, clip(raw))
+			}
+			return nil
+		}
+		outs = append(outs, g.release())
 	}
-	frame, ok := g.frame(raw)
 	if !ok {
 		g.output(raw)
 		return outs
@@ -173,17 +210,112 @@ func goPanicLine(raw []byte) (string, bool) {
 	return "", false
 }
 
+// release returns the held FAIL, with an example's got/want as its reason.
+func (g *goSession) release() Outcome {
+	h := *g.held
+	if g.exLines != nil {
+		h.Reason = exampleReason(g.exLines)
+	}
+	g.held, g.exLines = nil, nil
+	return h
+}
+
+// exampleReason turns the lines after an example's FAIL ("got:", its
+// output, "want:", the expected output) into one line.
+func exampleReason(ls []string) string {
+	var parts []string
+	for _, l := range ls {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "":
+		case l == "got:" || l == "want:":
+			parts = append(parts, strings.TrimSuffix(l, ":"))
+		case len(parts) == 0:
+			parts = append(parts, l)
+		default:
+			parts[len(parts)-1] += " " + l
+		}
+	}
+	if len(parts) == 0 {
+		return "output does not match (no got/want printed)"
+	}
+	return clip([]byte(strings.Join(parts, "; ")))
+}
+
 func (g *goSession) output(raw []byte) {
 	if msg, ok := goPanicLine(raw); ok && g.panicMsg == "" {
 		g.panicMsg = msg
 	}
-	top := goTop(g.cur)
+	name := g.cur
+	top := goTop(name)
 	if top == "" && len(g.running) > 0 {
 		top = g.running[len(g.running)-1]
+		name = top
 	}
 	if n := g.notes[top]; n != nil {
 		n.add(string(raw))
+		w := g.why[name]
+		if w == nil {
+			w = &goWhy{}
+			g.why[name] = w
+		}
+		w.add(string(raw))
 	}
+}
+
+// goWhy picks the line that explains a failure from what a test printed:
+// the first that reads like a failed check (want, got, expected, !=), else
+// the first that reads like an error, else the first line. t.Log and
+// t.Error print alike, so the words decide.
+type goWhy struct {
+	check, err, first string
+}
+
+var (
+	goCheckWords = []string{"want", "got", "expect", "!=", "mismatch", "unexpected", "differ", "should", "wrong"}
+	goErrWords   = []string{"error", "fail", "panic", "cannot", "can't", "invalid", "no such", "not found", "missing"}
+)
+
+func (w *goWhy) add(line string) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return
+	}
+	if len(line) > maxNoteLine {
+		line = line[:maxNoteLine] + "..."
+	}
+	low := strings.ToLower(line)
+	if w.first == "" {
+		w.first = line
+	}
+	if w.check == "" && containsAny(low, goCheckWords) {
+		w.check = line
+	}
+	if w.err == "" && containsAny(low, goErrWords) {
+		w.err = line
+	}
+}
+
+func (w *goWhy) pick() string {
+	if w == nil {
+		return ""
+	}
+	switch {
+	case w.check != "":
+		return w.check
+	case w.err != "":
+		return w.err
+	}
+	return w.first
+}
+
+func containsAny(s string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *goSession) framing(l string) *Outcome {
@@ -245,11 +377,13 @@ func (g *goSession) result(verdict, name string) *Outcome {
 		}
 		n = &notes{}
 	}
+	own := g.why[name].pick()
+	delete(g.why, name)
 	if top != name {
 		if verdict == "FAIL" && g.subFail[top] == "" && g.notes[top] != nil {
 			why := name + " failed"
-			if l := n.last(); l != "" {
-				why += ": " + l
+			if own != "" {
+				why += ": " + own
 			}
 			g.subFail[top] = why
 		}
@@ -275,12 +409,15 @@ func (g *goSession) result(verdict, name string) *Outcome {
 		switch {
 		case sub != "":
 			o.Reason = "subtest " + sub
-		case n.last() != "":
-			o.Reason = n.last()
+		case own != "":
+			o.Reason = own
 		default:
 			o.Reason = "failed"
 		}
 		g.held = &o // reported with the next line, unless that is a panic
+		if strings.HasPrefix(name, "Example") {
+			g.exLines = []string{}
+		}
 		return nil
 	}
 	return &o
@@ -321,8 +458,9 @@ func (g *goSession) Exit(x Exit) ([]Outcome, []*Unit) {
 		culprits = []string{g.crashed} // reported when its panic line came
 	}
 	next := func(tests []string) *Unit { return GoTest{}.Batch(s, tests) }
-	if h := g.held; h != nil {
-		g.held = nil
+	if g.held != nil {
+		h := new(Outcome)
+		*h = g.release()
 		if !x.TimedOut && x.Err == nil {
 			// The test failed and the process died at once: tRunner reports a
 			// panicking test as failed, then re-panics (exit code 2).

@@ -24,9 +24,9 @@ var gopkgBin artifact
 // gopkgSrc is the fixture package's source directory.
 func gopkgSrc(t testing.TB) string { return filepath.Join(repoRoot(t), "testdata", "harness", "gopkg") }
 
-// gopkgTest builds testdata/harness/gopkg with `go test -c` into a directory
-// that also holds a copy of its testdata/, as if built in the package
-// directory, so the harness's default cwd (the binary's directory) works.
+// gopkgTest builds testdata/harness/gopkg with `go test -c -o` into a
+// directory away from the package, without its testdata/: the harness must
+// find the package directory from the binary itself.
 func gopkgTest(t *testing.T) string {
 	return gopkgBin.get(t, func() (string, string, error) {
 		gobin, err := exec.LookPath("go")
@@ -34,14 +34,7 @@ func gopkgTest(t *testing.T) string {
 			return "", "go is not in PATH", nil
 		}
 		dir := filepath.Join(artifacts, "gopkg")
-		if err := os.MkdirAll(filepath.Join(dir, "testdata"), 0o755); err != nil {
-			return "", "", err
-		}
-		data, err := os.ReadFile(filepath.Join(gopkgSrc(t), "testdata", "input.txt"))
-		if err != nil {
-			return "", "", err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "testdata", "input.txt"), data, 0o644); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", "", err
 		}
 		bin := filepath.Join(dir, "gopkg.test")
@@ -50,18 +43,23 @@ func gopkgTest(t *testing.T) string {
 	})
 }
 
+// gopkgSuite is the fixture binary as planning leaves it: its cwd settled.
 func gopkgSuite(t *testing.T) *Suite {
-	return &Suite{Name: "gopkg.test", Path: gopkgTest(t), Protocol: "gotest"}
+	s := &Suite{Name: "gopkg.test", Path: gopkgTest(t), Protocol: "gotest"}
+	settleGoCwd(context.Background(), s)
+	return s
 }
 
 var gopkgTests = []string{
 	"TestPass", "TestFail", "TestSkip", "TestSub", "TestFramingLookalike", "TestReadsTestdata",
 	"TestParallelA", "TestParallelB", "TestPanics", "TestHangs", "TestLast",
+	"FuzzAdd", "ExampleAdd", "ExampleAdd_mismatch",
 }
 
 func TestGoTestList(t *testing.T) {
 	t.Parallel()
-	tests, err := GoTest{}.List(context.Background(), gopkgSuite(t))
+	s := &Suite{Name: "gopkg.test", Path: gopkgTest(t), Protocol: "gotest"}
+	tests, err := GoTest{}.List(context.Background(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +72,9 @@ func TestGoTestList(t *testing.T) {
 	}
 	if !reflect.DeepEqual(names, gopkgTests) {
 		t.Errorf("List = %q\nwant %q", names, gopkgTests)
+	}
+	if want := gopkgSrc(t); s.Cwd != want {
+		t.Errorf("List settled cwd %q; want the package directory %s (from the binary's line table)", s.Cwd, want)
 	}
 }
 
@@ -88,8 +89,14 @@ func TestGoTestListError(t *testing.T) {
 
 // goTestJSON runs `go test -json` on the fixture package and returns the
 // top-level results.
-func goTestJSON(t *testing.T) map[string]event.Status {
-	out, err := command(gopkgSrc(t), goBuildEnv, "go", "test", "-json", "-count=1", ".")
+func goTestJSON(t *testing.T, env ...string) map[string]event.Status {
+	return goTestJSONIn(t, gopkgSrc(t), ".", env...)
+}
+
+// goTestJSONIn runs `go test -json` on pkg from dir and returns its
+// top-level results.
+func goTestJSONIn(t *testing.T, dir, pkg string, env ...string) map[string]event.Status {
+	out, err := command(dir, append(append([]string(nil), goBuildEnv...), env...), "go", "test", "-json", "-count=1", pkg)
 	if err != nil && len(out) == 0 {
 		t.Fatal(err)
 	}
@@ -116,11 +123,12 @@ func TestGoTestWholeMatchesGoTest(t *testing.T) {
 	t.Parallel()
 	s := gopkgSuite(t)
 	units := GoTest{}.Units(s)
-	if len(units) != 1 || s.Cwd != filepath.Dir(s.Path) {
-		t.Fatalf("Units: %d units, cwd %q; want 1 unit in the binary's directory", len(units), s.Cwd)
+	if len(units) != 1 || s.Cwd != gopkgSrc(t) {
+		t.Fatalf("Units: %d units, cwd %q; want 1 unit in the package directory", len(units), s.Cwd)
 	}
-	r := runReal(t, units[0], nil, 0)
-	want := goTestJSON(t)
+	env := []string{"GOPKG_EXAMPLE_FAIL=1", "GOPKG_FUZZ_FAIL=1"}
+	r := runReal(t, units[0], env, 0)
+	want := goTestJSON(t, env...)
 	if got := r.byTest(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("whole run:\n%s\ngo test -json: %s", r, statuses(want))
 	}
@@ -129,6 +137,12 @@ func TestGoTestWholeMatchesGoTest(t *testing.T) {
 	}
 	if o, _ := r.find("TestFail"); !strings.Contains(o.Reason, "want 5") {
 		t.Errorf("TestFail reason %q, want the t.Errorf message", o.Reason)
+	}
+	if o, _ := r.find("ExampleAdd_mismatch"); o.Reason != "got five; want 4" {
+		t.Errorf("ExampleAdd_mismatch reason %q, want its got and want", o.Reason)
+	}
+	if o, _ := r.find("FuzzAdd"); !strings.Contains(o.Reason, "FuzzAdd/seed40 failed") || !strings.Contains(o.Reason, "seed from testdata/fuzz ran") {
+		t.Errorf("FuzzAdd reason %q, want the failing seed from testdata/fuzz and its message", o.Reason)
 	}
 	if len(r.warns) > 0 {
 		t.Errorf("warnings: %q", r.warns)
@@ -165,7 +179,7 @@ func TestGoTestPanicContinuesInFollowUp(t *testing.T) {
 	if len(r.units) != 2 || len(r.outs) != len(gopkgTests) {
 		t.Fatalf("%d units, %d outcomes; want 2 units (the rest in a follow-up) and one outcome per test:\n%s", len(r.units), len(r.outs), r)
 	}
-	if got := r.units[1].Tests; !reflect.DeepEqual(got, []string{"TestParallelA", "TestParallelB", "TestHangs", "TestLast"}) {
+	if got := r.units[1].Tests; !reflect.DeepEqual(got, []string{"TestParallelA", "TestParallelB", "TestHangs", "TestLast", "FuzzAdd", "ExampleAdd", "ExampleAdd_mismatch"}) {
 		t.Errorf("follow-up runs %q; want the paused parallel tests and those after the panic", got)
 	}
 	for _, o := range r.outs {
@@ -209,7 +223,7 @@ func TestParseGoList(t *testing.T) {
 	for _, tt := range parseGoList([]byte(out)) {
 		got = append(got, tt.Name)
 	}
-	if want := []string{"TestA", "TestB", "TestC"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"TestA", "ExampleA", "FuzzA", "TestB", "TestC"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("parseGoList = %q, want %q", got, want)
 	}
 }
@@ -236,4 +250,77 @@ func FuzzGoTestSession(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, sel uint8) {
 		fuzzSession(t, "gotest", []string{"TestA", "TestB", "TestPass"}, data, sel)
 	})
+}
+
+// stdTest builds the test binary of a standard-library package with `go
+// test -c` (extra build flags first) into a directory of its own.
+func stdTest(t *testing.T, pkg string, flags ...string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds standard-library test binaries (-short)")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not in PATH")
+	}
+	bin := filepath.Join(t.TempDir(), strings.ReplaceAll(pkg, "/", "_")+".test")
+	args := append(append([]string{"test", "-c"}, flags...), "-o", bin, pkg)
+	if _, err := command(t.TempDir(), goBuildEnv, gobin, args...); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// TestGoTestStdPackagesMatchGoTest runs real standard-library test binaries,
+// built elsewhere than their package, whole and as a listed batch: every
+// test, example and fuzz seed corpus `go test -json` runs, with the same
+// results (compress/flate reads testdata/ relative to its package).
+func TestGoTestStdPackagesMatchGoTest(t *testing.T) {
+	t.Parallel()
+	for _, pkg := range []string{"strings", "sort", "compress/flate"} {
+		t.Run(pkg, func(t *testing.T) {
+			bin := stdTest(t, pkg)
+			want := goTestJSONIn(t, t.TempDir(), pkg)
+			s := &Suite{Name: filepath.Base(bin), Path: bin, Protocol: "gotest"}
+			tests, err := GoTest{}.List(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tests) != len(want) {
+				t.Errorf("List: %d tests; go test -json ran %d", len(tests), len(want))
+			}
+			r := runReal(t, GoTest{}.Batch(s, testNames(tests)), nil, 0)
+			if got := r.byTest(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("volley (cwd %s):\n%s\ngo test -json: %s", s.Cwd, r, statuses(want))
+			}
+			if len(r.warns) > 0 {
+				t.Errorf("warnings: %q", r.warns)
+			}
+		})
+	}
+}
+
+// TestGoTestCwdFromBuildInfo: a -trimpath binary names no source files;
+// its import path (build info) leads to GOROOT/src.
+func TestGoTestCwdFromBuildInfo(t *testing.T) {
+	t.Parallel()
+	bin := stdTest(t, "sort", "-trimpath")
+	if d := goTestFileDir(bin); d != "" {
+		t.Fatalf("goTestFileDir of a -trimpath binary = %q; want none", d)
+	}
+	out, err := command("", goBuildEnv, "go", "env", "GOROOT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(strings.TrimSpace(string(out)), "src", "sort")
+	s := &Suite{Name: "sort.test", Path: bin, Protocol: "gotest"}
+	GoTest{}.Units(s)
+	if s.Cwd != want {
+		t.Errorf("cwd %q; want %q", s.Cwd, want)
+	}
+	s = &Suite{Name: "sort.test", Path: bin, Protocol: "gotest", Cwd: "/configured"}
+	GoTest{}.Units(s)
+	if s.Cwd != "/configured" {
+		t.Errorf("a configured cwd became %q", s.Cwd)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/volley-test/volley/internal/event"
@@ -33,6 +32,10 @@ type Suite struct {
 	// KnownCount is the number of tests a tml suite is known to hold (from
 	// TestNames or history); 0 when unknown.
 	KnownCount int
+	// SplitTML runs a tml suite of known count one --test-index process per
+	// test from the start, spread over free slots, instead of one --run-all
+	// (a suite long enough to be the run's critical path).
+	SplitTML bool
 }
 
 // Unit is one process to run.
@@ -65,6 +68,12 @@ type Outcome struct {
 	Status   event.Status
 	Reason   string
 	ExitCode int
+	// Start and Duration, when Start is set, are the test's time as known
+	// by whoever ran it (a remote worker's), instead of when its result
+	// was read. Cached marks a result a remote action cache served.
+	Start    time.Time
+	Duration time.Duration
+	Cached   bool
 }
 
 // Exit is how a unit's process ended.
@@ -88,6 +97,12 @@ type Session interface {
 	Exit(x Exit) ([]Outcome, []*Unit)
 	// Warnings returns, and forgets, protocol oddities noticed so far.
 	Warnings() []string
+}
+
+// Explainer is implemented by protocols that can find, in a failed test's
+// output, the line that says why it failed (TML's `FATAL [runtime] ...`).
+type Explainer interface {
+	Explain(out []byte) string
 }
 
 // Protocol is a harness.
@@ -166,10 +181,8 @@ func RetryUnit(s *Suite, test string) *Unit {
 		return l.Batch(s, []string{test})
 	}
 	if s.Protocol == "tml" && test != "" {
-		if i, err := strconv.Atoi(test); err == nil {
-			u := TMLIndexUnit(s, i)
-			u.Session.(*tmlSession).single = true
-			return u
+		if i, ok := TMLTestIndex(s, test); ok {
+			return TMLIndexUnit(s, i)
 		}
 	}
 	us := p.Units(s)

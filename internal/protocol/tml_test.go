@@ -23,8 +23,9 @@ func TestParseTMLResult(t *testing.T) {
 		{line: "TML_RESULT:4:FAIL:-6", want: TMLResult{4, event.Fail, -6}, ok: true},
 		{line: "TML_RESULT:5:PASS:0\r", want: TMLResult{5, event.Pass, 0}, ok: true},
 		{line: "TML_RESULT:5:PASS:0  \t", want: TMLResult{5, event.Pass, 0}, ok: true},
-		// A prefix on the line (a test printed without a newline) is tolerated.
-		{line: "partial outputTML_RESULT:7:PASS:0", want: TMLResult{7, event.Pass, 0}, ok: true},
+		// Only at the start of a line: output before it makes it output.
+		{line: "partial outputTML_RESULT:7:PASS:0", ok: false},
+		{line: " TML_RESULT:7:PASS:0", ok: false},
 		{line: "", ok: false},
 		{line: "running test 3", ok: false},
 		{line: "TML_RESULT", ok: false},
@@ -88,8 +89,8 @@ func FuzzParseTMLResult(f *testing.F) {
 			if err != nil {
 				t.Fatalf("not a result line, yet an error: %v", err)
 			}
-			if strings.Contains(string(line), TMLResultPrefix) {
-				t.Fatalf("line contains %s but was not recognised", TMLResultPrefix)
+			if strings.HasPrefix(string(line), TMLResultPrefix) {
+				t.Fatalf("line starts with %s but was not recognised", TMLResultPrefix)
 			}
 			return
 		}
@@ -107,278 +108,296 @@ func FuzzParseTMLResult(f *testing.F) {
 		default:
 			t.Fatalf("status %v accepted", r.Status)
 		}
-		if !strings.Contains(string(line), TMLResultPrefix) {
-			t.Fatalf("accepted a line without %s", TMLResultPrefix)
+		if !strings.HasPrefix(string(line), TMLResultPrefix) {
+			t.Fatalf("accepted a line that does not start with %s", TMLResultPrefix)
 		}
 		// Whatever the session does with it must not panic.
-		s := &tmlSession{suite: &Suite{Name: "s"}, index: -1, last: -1}
-		s.Line(line)
-		_ = s.Running()
-		_ = s.Warnings()
+		for _, u := range (TML{}).Units(&Suite{Name: "s"}) {
+			u.Session.Line(line)
+			_ = u.Session.Running()
+			_ = u.Session.Warnings()
+			u.Session.Exit(Exit{Code: 1})
+		}
 	})
 }
 
 func tmlTestSuite() *Suite { return &Suite{Name: "suite", Path: "/bin/suite", Protocol: "tml"} }
 
-// tmlRunAllSession returns the --run-all session of a fresh suite, fed lines.
-func tmlRunAllSession(t *testing.T, lines ...string) (*Suite, Session) {
+// tmlRun feeds a --run-all session of s the lines and ends it with x.
+func tmlRun(t *testing.T, s *Suite, x Exit, lines ...string) ([]Outcome, []*Unit, []string) {
 	t.Helper()
-	s := tmlTestSuite()
 	us := TML{}.Units(s)
 	if len(us) != 1 || len(us[0].Args) != 1 || us[0].Args[0] != TMLRunAll {
 		t.Fatalf("Units = %+v, want one --run-all unit", us)
 	}
+	var outs []Outcome
 	for _, l := range lines {
-		us[0].Session.Line([]byte(l))
+		outs = append(outs, us[0].Session.Line([]byte(l))...)
 	}
-	return s, us[0].Session
+	more, follow := us[0].Session.Exit(x)
+	return append(outs, more...), follow, us[0].Session.Warnings()
 }
 
-func checkTMLFollowUp(t *testing.T, follow []*Unit, wantIndex int) {
-	t.Helper()
-	if wantIndex < 0 {
-		if len(follow) != 0 {
-			t.Errorf("follow-up %v, want none", unitLabels(follow))
-		}
-		return
-	}
-	if len(follow) != 1 {
-		t.Fatalf("follow-up %v, want --test-index=%d", unitLabels(follow), wantIndex)
-	}
-	u := follow[0]
-	want := TMLIndexFlag + tmlItoa(wantIndex)
-	if len(u.Args) != 1 || u.Args[0] != want || !u.FollowUp {
-		t.Errorf("follow-up args %v FollowUp=%v, want [%s] true", u.Args, u.FollowUp, want)
-	}
-	if len(u.Tests) != 1 || u.Tests[0] != tmlItoa(wantIndex) {
-		t.Errorf("follow-up tests %v, want [%d]", u.Tests, wantIndex)
-	}
-}
-
-func unitLabels(us []*Unit) []string {
-	var l []string
+// followArgs describes follow-up units: "3" runs index 3 alone, "3?" is a
+// probe (its verdict starts more).
+func followArgs(us []*Unit) string {
+	var f []string
 	for _, u := range us {
-		l = append(l, u.Label)
+		ts := u.Session.(*tmlSession)
+		a := strconv.Itoa(ts.index)
+		if ts.probe {
+			a += "?"
+		}
+		if ts.tail {
+			a += "+"
+		}
+		if u.Args[0] != TMLIndexFlag+strconv.Itoa(ts.index) || !u.FollowUp || len(u.Tests) != 1 {
+			a += "(bad unit " + u.Label + ")"
+		}
+		f = append(f, a)
 	}
-	return l
+	return strings.Join(f, " ")
 }
 
-func tmlItoa(i int) string { return strconv.Itoa(i) }
-
-func TestTMLLineOutcomes(t *testing.T) {
-	_, s := tmlRunAllSession(t)
-	if got := s.Running(); got != "0" {
-		t.Errorf("Running before any result = %q, want 0", got)
+func outcomeStr(os []Outcome) string {
+	var f []string
+	for _, o := range os {
+		f = append(f, o.Test+"="+o.Status.String())
 	}
-	outs := s.Line([]byte("TML_RESULT:0:PASS:0"))
-	if len(outs) != 1 || outs[0].Test != "0" || outs[0].Status != event.Pass {
-		t.Fatalf("outcomes %+v", outs)
-	}
-	if got := s.Running(); got != "1" {
-		t.Errorf("Running = %q, want 1", got)
-	}
-	outs = s.Line([]byte("TML_RESULT:1:FAIL:1"))
-	if len(outs) != 1 || outs[0].Status != event.Fail || !strings.Contains(outs[0].Reason, "FAIL") {
-		t.Fatalf("outcomes %+v", outs)
-	}
-	if outs := s.Line([]byte("TML_RESULT:1:PASS:0")); len(outs) != 0 {
-		t.Errorf("a second result for test 1 was taken: %+v", outs)
-	}
-	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0], "twice") {
-		t.Errorf("warnings %q, want one about test 1 reported twice", w)
-	}
-	if outs := s.Line([]byte("TML_RESULT:2:MAYBE:0")); len(outs) != 0 {
-		t.Errorf("a malformed line gave outcomes %+v", outs)
-	}
-	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0], "malformed") {
-		t.Errorf("warnings %q, want one malformed", w)
-	}
-	if w := s.Warnings(); len(w) != 0 {
-		t.Errorf("Warnings did not forget: %q", w)
-	}
-	if outs := s.Line([]byte("just output")); outs != nil {
-		t.Errorf("plain output gave outcomes %+v", outs)
-	}
+	return strings.Join(f, " ")
 }
 
-func TestTMLExitRunAll(t *testing.T) {
-	errStart := errors.New("cannot run /bin/suite: no such file")
+func TestTMLRunAllFailureModel(t *testing.T) {
+	pass := func(i int) string { return "TML_RESULT:" + strconv.Itoa(i) + ":PASS:0" }
 	tests := []struct {
-		name       string
-		lines      []string
-		exit       Exit
-		want       []Outcome // Reason checked by substring
-		follow     int       // --test-index of the follow-up; -1 none
-		warnHas    string
-		reasonHave []string
+		name    string
+		known   int
+		lines   []string
+		exit    Exit
+		want    string // outcomes
+		follow  string
+		reason  string // substring of the last outcome's reason
+		warnHas string
 	}{
-		{name: "start error", exit: Exit{Code: -1, Err: errStart},
-			want: []Outcome{{Status: event.Error, ExitCode: -1}}, follow: -1, reasonHave: []string{"no such file"}},
-		{name: "exit 98", exit: Exit{Code: 98},
-			want: []Outcome{{Status: event.Error, ExitCode: 98}}, follow: -1, reasonHave: []string{"98", "--protocol exec"}},
-		{name: "exit 99", exit: Exit{Code: 99},
-			want: []Outcome{{Status: event.Error, ExitCode: 99}}, follow: -1, reasonHave: []string{"99", "protocol error"}},
-		{name: "all passed", lines: []string{"TML_RESULT:0:PASS:0", "TML_RESULT:1:PASS:0"}, exit: Exit{Code: 0}, follow: -1},
-		{name: "some failed", lines: []string{"TML_RESULT:0:FAIL:1"}, exit: Exit{Code: 1}, follow: -1},
-		{name: "exit 0 after FAIL", lines: []string{"TML_RESULT:0:FAIL:1"}, exit: Exit{Code: 0}, follow: -1, warnHas: "exited 0 although"},
-		{name: "exit 1 without FAIL", lines: []string{"TML_RESULT:0:PASS:0"}, exit: Exit{Code: 1},
-			want: []Outcome{{Status: event.Fail, ExitCode: 1}}, follow: -1, reasonHave: []string{"every reported test passed", "1 reported"}},
-		{name: "crash first", exit: Exit{Code: -1, Signal: "SIGSEGV"},
-			want: []Outcome{{Test: "0", Status: event.Crash, ExitCode: -1}}, follow: 1, reasonHave: []string{"SIGSEGV"}},
-		{name: "crash mid", lines: []string{"TML_RESULT:0:PASS:0", "TML_RESULT:1:PASS:0"}, exit: Exit{Code: -1, Signal: "SIGABRT"},
-			want: []Outcome{{Test: "2", Status: event.Crash, ExitCode: -1}}, follow: 3, reasonHave: []string{"SIGABRT", "last reported: test 1"}},
-		{name: "timeout", lines: []string{"TML_RESULT:0:PASS:0"}, exit: Exit{Code: -1, Signal: "SIGTERM", TimedOut: true, Timeout: time.Second},
-			want: []Outcome{{Test: "1", Status: event.Timeout, ExitCode: -1}}, follow: 2, reasonHave: []string{"timed out after 1s"}},
-		{name: "timeout exiting 0", exit: Exit{Code: 0, TimedOut: true, Timeout: time.Second},
-			want: []Outcome{{Test: "0", Status: event.Timeout}}, follow: 1},
-		{name: "timeout exiting 98", exit: Exit{Code: 98, TimedOut: true, Timeout: time.Second},
-			want: []Outcome{{Test: "0", Status: event.Timeout, ExitCode: 98}}, follow: 1},
-		{name: "odd exit code", lines: []string{"TML_RESULT:0:PASS:0"}, exit: Exit{Code: 3},
-			want: []Outcome{{Test: "1", Status: event.Crash, ExitCode: 3}}, follow: 2, reasonHave: []string{"exited with code 3"}},
-		{name: "out of order results", lines: []string{"TML_RESULT:2:PASS:0", "TML_RESULT:0:PASS:0"}, exit: Exit{Code: -1, Signal: "SIGKILL"},
-			want: []Outcome{{Test: "3", Status: event.Crash, ExitCode: -1}}, follow: 4},
+		{name: "all pass", lines: []string{pass(0), pass(1)}, exit: Exit{Code: 0}, want: "0=PASS 1=PASS"},
+		// The common case: file 0 fails, exit 1, no line at all.
+		{name: "first fails", exit: Exit{Code: 1}, want: "0=FAIL", follow: "1?", reason: "exited 1"},
+		{name: "first fails, count known", known: 3, exit: Exit{Code: 1}, want: "0=FAIL", follow: "1 2+"},
+		{name: "middle fails", lines: []string{pass(0), pass(1)}, exit: Exit{Code: 1}, want: "0=PASS 1=PASS 2=FAIL", follow: "3?"},
+		{name: "crash", lines: []string{pass(0)}, exit: Exit{Code: -1, Signal: "SIGSEGV"}, want: "0=PASS 1=CRASH", follow: "2?", reason: "SIGSEGV"},
+		{name: "hang", exit: Exit{Code: -1, Signal: "SIGKILL", TimedOut: true, Timeout: time.Second}, want: "0=TIMEOUT", follow: "1?", reason: "timed out after 1s"},
+		{name: "exit(3) from a test", lines: []string{pass(0)}, exit: Exit{Code: 3}, want: "0=PASS 1=FAIL", follow: "2?", reason: "exited with code 3"},
+		// A user main returned 2: its line says FAIL, the suite goes on and
+		// exits 1 at its end, or a later file exited 1: only running the next
+		// index alone tells.
+		{name: "returned FAIL then exit 1", lines: []string{pass(0), "TML_RESULT:1:FAIL:2"}, exit: Exit{Code: 1}, want: "0=PASS 1=FAIL", follow: "2?"},
+		{name: "returned FAIL, count known, finished", known: 2, lines: []string{pass(0), "TML_RESULT:1:FAIL:2"}, exit: Exit{Code: 1},
+			want: "0=PASS 1=FAIL", follow: "2?"},
+		{name: "returned FAIL, count known, then a fail", known: 4, lines: []string{"TML_RESULT:0:FAIL:2"}, exit: Exit{Code: 1},
+			want: "0=FAIL 1=FAIL", follow: "2 3+"},
+		{name: "exit 1 with every line PASS, count known", known: 1, lines: []string{pass(0)}, exit: Exit{Code: 1},
+			want: "0=PASS", follow: "1?", warnHas: "all 1 tests reported PASS"},
+		{name: "exit 0 short of the known count", known: 3, lines: []string{pass(0)}, exit: Exit{Code: 0},
+			want: "0=PASS", follow: "1 2+", warnHas: "holds 3 tests"},
+		{name: "exit 0 after FAIL", lines: []string{"TML_RESULT:0:FAIL:1"}, exit: Exit{Code: 0}, want: "0=FAIL", warnHas: "exited 0 although"},
+		{name: "no line, exit 0", exit: Exit{Code: 0}, want: "=ERROR", reason: "is it a tml suite?"},
+		{name: "exit 98", exit: Exit{Code: 98}, want: "=ERROR", reason: "does not speak the tml protocol"},
+		{name: "exit 99", exit: Exit{Code: 99}, want: "=ERROR", reason: "protocol error"},
+		{name: "start error", exit: Exit{Code: -1, Err: errors.New("cannot run /bin/suite: no such file")}, want: "=ERROR", reason: "no such file"},
+		// Result lines only count at the start of a line.
+		{name: "glued line", lines: []string{pass(0), "no newlineTML_RESULT:1:PASS:0"}, exit: Exit{Code: 0},
+			want: "0=PASS", follow: "1?", warnHas: "same line"},
+		{name: "a gap", lines: []string{pass(0), pass(2)}, exit: Exit{Code: 0}, want: "0=PASS 2=PASS", follow: "1"},
+		{name: "index the suite cannot hold", known: 2, lines: []string{pass(0), pass(7)}, exit: Exit{Code: 1},
+			want: "0=PASS 1=FAIL", follow: "2?", warnHas: "cannot hold"},
+		{name: "wild index, count unknown", lines: []string{pass(0), "TML_RESULT:999999:PASS:0"}, exit: Exit{Code: 0},
+			want: "0=PASS", warnHas: "cannot hold"},
+		{name: "duplicate", lines: []string{pass(0), pass(0)}, exit: Exit{Code: 0}, want: "0=PASS", warnHas: "twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, s := tmlRunAllSession(t, tt.lines...)
-			s.Warnings()
-			outs, follow := s.Exit(tt.exit)
-			checkTMLOutcomes(t, outs, tt.want, tt.reasonHave)
-			checkTMLFollowUp(t, follow, tt.follow)
-			w := strings.Join(s.Warnings(), "\n")
-			if tt.warnHas != "" && !strings.Contains(w, tt.warnHas) {
-				t.Errorf("warnings %q, want one containing %q", w, tt.warnHas)
+			s := tmlTestSuite()
+			s.KnownCount = tt.known
+			outs, follow, warns := tmlRun(t, s, tt.exit, tt.lines...)
+			if got := outcomeStr(outs); got != tt.want {
+				t.Errorf("outcomes %q, want %q (%+v)", got, tt.want, outs)
 			}
-			if tt.warnHas == "" && w != "" {
-				t.Errorf("unexpected warnings %q", w)
+			if got := followArgs(follow); got != tt.follow {
+				t.Errorf("follow-ups %q, want %q", got, tt.follow)
+			}
+			if tt.reason != "" && (len(outs) == 0 || !strings.Contains(outs[len(outs)-1].Reason, tt.reason)) {
+				t.Errorf("reason of %+v lacks %q", outs, tt.reason)
+			}
+			w := strings.Join(warns, "\n")
+			if tt.warnHas != "" && !strings.Contains(w, tt.warnHas) || tt.warnHas == "" && w != "" {
+				t.Errorf("warnings %q, want %q", w, tt.warnHas)
 			}
 		})
 	}
 }
 
-func checkTMLOutcomes(t *testing.T, got, want []Outcome, reasonHave []string) {
+func TestTMLIndexVerdicts(t *testing.T) {
+	tests := []struct {
+		exit   Exit
+		lines  []string
+		want   string
+		reason string
+	}{
+		{exit: Exit{Code: 0}, want: "4=PASS"},
+		{exit: Exit{Code: 1}, want: "4=FAIL", reason: "exited 1"},
+		{exit: Exit{Code: 77}, want: "4=FAIL", reason: "exited with code 77"}, // no SKIP in tml
+		{exit: Exit{Code: 3}, want: "4=FAIL", reason: "exited with code 3"},
+		{exit: Exit{Code: -1, Signal: "SIGABRT"}, want: "4=CRASH", reason: "SIGABRT"},
+		{exit: Exit{Code: -1, TimedOut: true, Timeout: time.Second}, want: "4=TIMEOUT"},
+		{exit: Exit{Code: 98}, want: "4=ERROR", reason: "does not understand --test-index"},
+		{exit: Exit{Code: 99}, want: ""},
+		// A producer that prints its line under --test-index too.
+		{exit: Exit{Code: 0}, lines: []string{"TML_RESULT:4:PASS:0"}, want: "4=PASS"},
+	}
+	for _, tt := range tests {
+		u := TMLIndexUnit(tmlTestSuite(), 4)
+		if u.Args[0] != "--test-index=4" || u.Label != "suite --test-index=4" || u.Session.Running() != "4" {
+			t.Fatalf("TMLIndexUnit = %+v", u)
+		}
+		var outs []Outcome
+		for _, l := range tt.lines {
+			outs = append(outs, u.Session.Line([]byte(l))...)
+		}
+		more, follow := u.Session.Exit(tt.exit)
+		outs = append(outs, more...)
+		if got := outcomeStr(outs); got != tt.want {
+			t.Errorf("exit %+v: outcomes %q, want %q", tt.exit, got, tt.want)
+		}
+		if tt.reason != "" && (len(outs) == 0 || !strings.Contains(outs[0].Reason, tt.reason)) {
+			t.Errorf("exit %+v: reason %+v lacks %q", tt.exit, outs, tt.reason)
+		}
+		if len(follow) != 0 {
+			t.Errorf("exit %+v: a lone index started %q", tt.exit, followArgs(follow))
+		}
+	}
+}
+
+// simulate runs a suite of n tests (verdict(i) for each) through the
+// session machinery the way the dispatcher would, up to slots processes at
+// once, and returns each index's verdict, the processes started, and the
+// most in flight.
+func simulate(t *testing.T, s *Suite, n int, runAll Exit, lines []string, verdict func(i int) Exit) (map[string]string, int, int) {
 	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("outcomes %+v, want %d", got, len(want))
-	}
-	for i := range want {
-		g, w := got[i], want[i]
-		if g.Test != w.Test || g.Status != w.Status || g.ExitCode != w.ExitCode {
-			t.Errorf("outcome %d = {Test:%q Status:%v ExitCode:%d}, want {Test:%q Status:%v ExitCode:%d}",
-				i, g.Test, g.Status, g.ExitCode, w.Test, w.Status, w.ExitCode)
-		}
-		for _, r := range reasonHave {
-			if !strings.Contains(g.Reason, r) {
-				t.Errorf("outcome %d reason %q lacks %q", i, g.Reason, r)
+	got := map[string]string{}
+	outs, queue, _ := tmlRun(t, s, runAll, lines...)
+	procs, peak := 1, 0
+	record := func(os []Outcome) {
+		for _, o := range os {
+			if _, dup := got[o.Test]; dup {
+				t.Errorf("test %s reported twice", o.Test)
 			}
+			got[o.Test] = o.Status.String()
+		}
+	}
+	record(outs)
+	for len(queue) > 0 {
+		if procs > 10*n+100 {
+			t.Fatalf("still running after %d processes", procs)
+		}
+		peak = max(peak, len(queue))
+		u := queue[0]
+		queue = queue[1:]
+		procs++
+		i := u.Session.(*tmlSession).index
+		x := Exit{Code: 99}
+		if i < n {
+			x = verdict(i)
+		}
+		more, follow := u.Session.Exit(x)
+		record(more)
+		queue = append(queue, follow...)
+	}
+	return got, procs, peak
+}
+
+func TestTMLProbesWidenAndStopAtTheEnd(t *testing.T) {
+	// 48 files, file 1 crashes under --run-all; count unknown.
+	n := 48
+	got, procs, peak := simulate(t, tmlTestSuite(), n, Exit{Code: -1, Signal: "SIGSEGV"}, []string{"TML_RESULT:0:PASS:0"},
+		func(i int) Exit { return Exit{Code: 0} })
+	if len(got) != n {
+		t.Errorf("%d verdicts, want %d: %v", len(got), n, got)
+	}
+	if got["1"] != "CRASH" || got["47"] != "PASS" {
+		t.Errorf("verdicts %v", got)
+	}
+	if peak < tmlWindow/2 {
+		t.Errorf("at most %d probes queued at once: the rest of the suite does not run in parallel", peak)
+	}
+	if waste := procs - n; waste > tmlWindow+1 {
+		t.Errorf("%d processes for %d tests: %d past the end", procs, n, waste)
+	}
+	// Known count: everything at once, one probe past it.
+	s := tmlTestSuite()
+	s.TestNames = make([]string, n)
+	for i := range s.TestNames {
+		s.TestNames[i] = "lib/t/f" + strconv.Itoa(i) + ".test.tml"
+	}
+	got, procs, _ = simulate(t, s, n, Exit{Code: 1}, nil, func(i int) Exit { return Exit{Code: i % 2} })
+	if len(got) != n || got["lib/t/f0.test.tml"] != "FAIL" || got["lib/t/f2.test.tml"] != "PASS" || got["lib/t/f3.test.tml"] != "FAIL" {
+		t.Errorf("verdicts by name %v", got)
+	}
+	if procs != n+1 {
+		t.Errorf("%d processes for %d known tests, want %d", procs, n, n+1)
+	}
+}
+
+// A program that fails whatever index it is given never answers 99: the
+// probing must still end, with a warning.
+func TestTMLProbingEnds(t *testing.T) {
+	for _, x := range []Exit{{Code: 1}, {Code: 3}, {Code: -1, Signal: "SIGSEGV"}, {Code: -1, TimedOut: true, Timeout: time.Second}} {
+		got, procs, _ := simulate(t, tmlTestSuite(), 1<<30, x, nil, func(int) Exit { return x })
+		if procs > 4*tmlMaxFailRun+tmlWindow {
+			t.Errorf("exit %+v: %d processes (%d verdicts) before giving up", x, procs, len(got))
 		}
 	}
 }
 
-func TestTMLExitIndex(t *testing.T) {
-	errStart := errors.New("cannot run: permission denied")
-	tests := []struct {
-		name       string
-		lines      []string
-		exit       Exit
-		want       []Outcome
-		follow     int
-		warnHas    string
-		reasonHave []string
-	}{
-		{name: "reported pass", lines: []string{"TML_RESULT:4:PASS:0"}, exit: Exit{Code: 0}, follow: 5},
-		{name: "reported fail", lines: []string{"TML_RESULT:4:FAIL:1"}, exit: Exit{Code: 1}, follow: 5},
-		{name: "reported then crashed", lines: []string{"TML_RESULT:4:PASS:0"}, exit: Exit{Code: -1, Signal: "SIGSEGV"},
-			follow: 5, warnHas: "reported its result, then the process ended: killed by SIGSEGV"},
-		{name: "reported then timed out", lines: []string{"TML_RESULT:4:PASS:0"}, exit: Exit{Code: -1, TimedOut: true, Timeout: time.Second},
-			follow: 5, warnHas: "timed out"},
-		{name: "reported then exit 3", lines: []string{"TML_RESULT:4:PASS:0"}, exit: Exit{Code: 3}, follow: 5, warnHas: "exit code 3"},
-		{name: "result for another index", lines: []string{"TML_RESULT:5:PASS:0"}, exit: Exit{Code: 0},
-			want: []Outcome{{Test: "4", Status: event.Pass}}, follow: 5, warnHas: "asked for test 4, got a result for test 5"},
-		{name: "start error", exit: Exit{Code: -1, Err: errStart},
-			want: []Outcome{{Status: event.Error, ExitCode: -1}}, follow: -1, reasonHave: []string{"permission denied"}},
-		{name: "timeout", exit: Exit{Code: -1, Signal: "SIGKILL", TimedOut: true, Timeout: 2 * time.Second},
-			want: []Outcome{{Test: "4", Status: event.Timeout, ExitCode: -1}}, follow: 5, reasonHave: []string{"timed out after 2s"}},
-		{name: "crash", exit: Exit{Code: -1, Signal: "SIGSEGV"},
-			want: []Outcome{{Test: "4", Status: event.Crash, ExitCode: -1}}, follow: 5, reasonHave: []string{"SIGSEGV"}},
-		{name: "past the end", exit: Exit{Code: 99}, follow: -1},
-		{name: "no argument", exit: Exit{Code: 98},
-			want: []Outcome{{Status: event.Error, ExitCode: 98}}, follow: -1, reasonHave: []string{"--test-index=4", "does not understand"}},
-		{name: "exit 0 unreported", exit: Exit{Code: 0}, want: []Outcome{{Test: "4", Status: event.Pass}}, follow: 5},
-		{name: "exit 1 unreported", exit: Exit{Code: 1}, want: []Outcome{{Test: "4", Status: event.Fail, ExitCode: 1}}, follow: 5},
-		{name: "exit 77", exit: Exit{Code: 77}, want: []Outcome{{Test: "4", Status: event.Skip, ExitCode: 77}}, follow: 5},
-		{name: "exit 3", exit: Exit{Code: 3}, want: []Outcome{{Test: "4", Status: event.Crash, ExitCode: 3}}, follow: 5,
-			reasonHave: []string{"exited with code 3 without reporting"}},
+func TestTMLNamesAndIndices(t *testing.T) {
+	s := tmlTestSuite()
+	s.TestNames = []string{"lib/a.test.tml", "lib/b.test.tml"}
+	if i, ok := TMLTestIndex(s, "lib/b.test.tml"); !ok || i != 1 {
+		t.Errorf("TMLTestIndex(b) = %d %v", i, ok)
+	}
+	if i, ok := TMLTestIndex(s, "5"); !ok || i != 5 {
+		t.Errorf("TMLTestIndex(5) = %d %v", i, ok)
+	}
+	if _, ok := TMLTestIndex(s, "x"); ok {
+		t.Error("TMLTestIndex(x) found an index")
+	}
+	u := RetryUnit(s, "lib/b.test.tml")
+	if u == nil || u.Args[0] != "--test-index=1" || u.Tests[0] != "lib/b.test.tml" {
+		t.Fatalf("RetryUnit = %+v", u)
+	}
+	if _, follow := u.Session.Exit(Exit{Code: 0}); len(follow) != 0 {
+		t.Errorf("a retry started more: %s", followArgs(follow))
+	}
+	us := TML{}.Units(s)
+	if strings.Join(us[0].Tests, ",") != "lib/a.test.tml,lib/b.test.tml" {
+		t.Errorf("run-all unit tests %q", us[0].Tests)
+	}
+	s.SplitTML = true
+	if got := followArgs(TML{}.Units(s)); got != "0 1+" {
+		t.Errorf("split suite units %q, want one per index", got)
+	}
+}
+
+func TestTMLExplain(t *testing.T) {
+	tests := []struct{ out, want string }{
+		{"some output\n12:01:02.345 FATAL [runtime] assertion failed at lib/x.test.tml:7: expected 3\n", "assertion failed at lib/x.test.tml:7: expected 3"},
+		{"12:01:02.345 FATAL [runtime] panic: boom\n12:01:02.346 ERROR [runtime] Backtrace:\n  #0 f\n", "panic: boom"},
+		{"test did not panic as expected\n", "test did not panic as expected"},
+		{"just noise\nmore noise\n", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			u := TMLIndexUnit(tmlTestSuite(), 4)
-			if u.Args[0] != "--test-index=4" || u.Label != "suite --test-index=4" || !u.FollowUp {
-				t.Fatalf("TMLIndexUnit = %+v", u)
-			}
-			if got := u.Session.Running(); got != "4" {
-				t.Errorf("Running = %q, want 4", got)
-			}
-			for _, l := range tt.lines {
-				u.Session.Line([]byte(l))
-			}
-			outs, follow := u.Session.Exit(tt.exit)
-			checkTMLOutcomes(t, outs, tt.want, tt.reasonHave)
-			checkTMLFollowUp(t, follow, tt.follow)
-			w := strings.Join(u.Session.Warnings(), "\n")
-			if tt.warnHas != "" && !strings.Contains(w, tt.warnHas) {
-				t.Errorf("warnings %q, want one containing %q", w, tt.warnHas)
-			}
-			if tt.warnHas == "" && w != "" {
-				t.Errorf("unexpected warnings %q", w)
-			}
-		})
-	}
-}
-
-// A suite that dies the same way whatever index it is given (a crash in a
-// static initializer, a program that is not a tml suite at all) never
-// answers 99. The chain of --test-index follow-ups must still end.
-func TestTMLFollowUpChainTerminates(t *testing.T) {
-	for _, x := range []Exit{
-		{Code: 3},
-		{Code: -1, Signal: "SIGSEGV"},
-		{Code: -1, Signal: "SIGKILL", TimedOut: true, Timeout: time.Second},
-	} {
-		_, s := tmlRunAllSession(t)
-		outs, follow := s.Exit(x)
-		n := len(outs)
-		for steps := 0; len(follow) > 0; steps++ {
-			if steps > 1000 {
-				t.Errorf("exit %+v: still following up after %d --test-index runs (%d outcomes so far): "+
-					"a suite that never answers 99 makes volley run forever", x, steps, n)
-				break
-			}
-			u := follow[0]
-			outs, follow = u.Session.Exit(x)
-			n += len(outs)
+		if got := (TML{}).Explain([]byte(tt.out)); got != tt.want {
+			t.Errorf("Explain(%q) = %q, want %q", tt.out, got, tt.want)
 		}
-	}
-}
-
-// A --run-all that exits 0 without a single TML_RESULT line (an exec
-// program run as tml, or a suite whose output is lost) must not vanish from
-// the run: it should at least be reported, or warned about.
-func TestTMLRunAllExitZeroWithoutResults(t *testing.T) {
-	_, s := tmlRunAllSession(t, "hello from a program that is not a tml suite")
-	outs, follow := s.Exit(Exit{Code: 0})
-	w := s.Warnings()
-	if len(outs) == 0 && len(w) == 0 {
-		t.Errorf("--run-all exited 0 with no TML_RESULT line: no outcome, no warning, follow-up %v; "+
-			"the suite disappears from the run (`0 passed, 0 failed` and exit 0)", unitLabels(follow))
-	}
-}
-
-func TestTMLRunningInIndexMode(t *testing.T) {
-	u := TMLIndexUnit(tmlTestSuite(), 2)
-	u.Session.Line([]byte("TML_RESULT:2:PASS:0"))
-	if got := u.Session.Running(); got != "" {
-		t.Errorf("Running after the result = %q, want \"\"", got)
 	}
 }
 

@@ -26,12 +26,18 @@ type Spec struct {
 	Timeout     time.Duration // action timeout enforced by the server; 0 = server default
 }
 
-// Result is how a remote process ended.
+// Result is how a remote process ended, as the server reported it.
 type Result struct {
-	ExitCode int
-	// Signal names the signal that killed the process ("SIGSEGV"), inferred
-	// from the 128+N exit code that Linux workers report, or "".
-	Signal   string
+	ExitCode int // as the server said: -1 for a signal death on Buildbarn
+	// Signal names the signal that killed the process ("SIGSEGV"): the
+	// worker's termination_signal (Buildbarn's POSIXResourceUsage), else
+	// inferred from the 128+N exit code some workers report, else "".
+	Signal string
+	// CPU (user + system) and MaxRSS (bytes) as the worker measured them;
+	// zero when the server does not report resource usage.
+	CPU      time.Duration
+	MaxRSS   int64
+	Timeout  time.Duration // the action timeout sent (after clamping to the server's maximum)
 	Stdout   []byte
 	Stderr   []byte
 	Outputs  map[string][]byte // by the Spec's OutputFiles entry; absent if not produced
@@ -49,6 +55,9 @@ type Stats struct {
 	CacheHits       int64
 	Retries         int64
 	Executions      int64
+	TimedOut        int64         // actions the server ended at their timeout
+	TimeoutSpent    time.Duration // the sum of those actions' timeouts
+	Clamped         time.Duration // the server's maximum action timeout, once one was met
 }
 
 // Client runs Specs on one REAPI server. It is safe for concurrent use.
@@ -69,8 +78,13 @@ type Client struct {
 	mu      sync.Mutex
 	flights map[digestKey]*flight // uploads done or in progress
 
+	maxTimeout atomic.Int64 // the server's maximum action timeout, once learned (ns)
+
+	noteMu sync.Mutex
+	noted  map[failure]time.Time // last progress message of each kind
+
 	stats struct {
-		bytesUp, blobsUp, bytesDown, cacheHits, retries, executions atomic.Int64
+		bytesUp, blobsUp, bytesDown, cacheHits, retries, executions, timedOut, timeoutSpent atomic.Int64
 	}
 }
 
@@ -103,6 +117,10 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		platform: platformOf(cfg.Platform),
 		policy:   defaultRetry,
 		flights:  map[digestKey]*flight{},
+		noted:    map[failure]time.Time{},
+	}
+	if cfg.Patience > 0 {
+		c.policy.patience = cfg.Patience
 	}
 	if cfg.Jobs > 0 {
 		c.jobs = make(chan struct{}, cfg.Jobs)
@@ -125,13 +143,23 @@ func (c *Client) capabilities(ctx context.Context) error {
 		return err
 	}
 	cc, ec := caps.GetCacheCapabilities(), caps.GetExecutionCapabilities()
-	if !ec.GetExecEnabled() {
-		return errors.New("server does not execute actions (exec_enabled is false)")
+	notFrontend := func(why string) error {
+		return &ConfigError{URL: c.cfg.URL, Instance: c.cfg.Instance, Platform: platformString(c.platform),
+			Problem: "not a Remote Execution API frontend for", Server: why,
+			Hint: "point --remote at the service's frontend, which serves both the CAS and execution (Buildbarn: bb_storage, not bb_scheduler)"}
+	}
+	switch {
+	case cc == nil:
+		return notFrontend("its capabilities have no CAS (cache_capabilities is unset)")
+	case ec == nil || !ec.GetExecEnabled():
+		return notFrontend("it does not execute actions (exec_enabled is false): a cache only")
 	}
 	sha := repb.DigestFunction_SHA256
 	if !slices.Contains(cc.GetDigestFunctions(), sha) ||
 		!(ec.GetDigestFunction() == sha || slices.Contains(ec.GetDigestFunctions(), sha)) {
-		return errors.New("server does not support the SHA256 digest function")
+		return &ConfigError{URL: c.cfg.URL, Instance: c.cfg.Instance, Platform: platformString(c.platform),
+			Problem: "no SHA256 digest function for", Server: fmt.Sprintf("cache digest functions %v, execution %v", cc.GetDigestFunctions(), ec.GetDigestFunction()),
+			Hint: "volley needs a service that speaks SHA256"}
 	}
 	c.maxBatch = cc.GetMaxBatchTotalSizeBytes()
 	if c.maxBatch <= 0 {
@@ -161,6 +189,9 @@ func (c *Client) Stats() Stats {
 		CacheHits:       c.stats.cacheHits.Load(),
 		Retries:         c.stats.retries.Load(),
 		Executions:      c.stats.executions.Load(),
+		TimedOut:        c.stats.timedOut.Load(),
+		TimeoutSpent:    time.Duration(c.stats.timeoutSpent.Load()),
+		Clamped:         time.Duration(c.maxTimeout.Load()),
 	}
 }
 
@@ -181,6 +212,23 @@ func (c *Client) Run(ctx context.Context, s Spec) (*Result, error) {
 		}
 	}
 	start := time.Now()
+	if max := time.Duration(c.maxTimeout.Load()); max > 0 && s.Timeout > max {
+		s.Timeout = max
+	}
+	for {
+		res, err := c.run(ctx, s, start)
+		var tl *timeoutTooLong
+		if !errors.As(err, &tl) || s.Timeout <= tl.max {
+			return res, err
+		}
+		if old := c.maxTimeout.Swap(int64(tl.max)); old != int64(tl.max) {
+			c.say(ctx, fmt.Sprintf("the server's maximum action timeout is %s: actions asking for more (%s here) are limited to it", tl.max, s.Timeout))
+		}
+		s.Timeout = tl.max
+	}
+}
+
+func (c *Client) run(ctx context.Context, s Spec, start time.Time) (*Result, error) {
 	p, err := c.prepare(s)
 	if err != nil {
 		return nil, fmt.Errorf("remote: prepare %s: %w", argv0(s), err)
@@ -195,6 +243,7 @@ func (c *Client) Run(ctx context.Context, s Spec) (*Result, error) {
 			res, err := c.result(ctx, p, ar, start)
 			if err == nil {
 				res.Cached = true
+				res.Timeout = s.Timeout
 				return res, nil
 			}
 			// An entry whose blobs are gone is a miss.
@@ -215,7 +264,12 @@ func (c *Client) Run(ctx context.Context, s Spec) (*Result, error) {
 		c.stats.cacheHits.Add(1)
 		res.Cached = true
 	}
+	res.Timeout = s.Timeout
 	res.TimedOut = codes.Code(resp.GetStatus().GetCode()) == codes.DeadlineExceeded
+	if res.TimedOut {
+		c.stats.timedOut.Add(1)
+		c.stats.timeoutSpent.Add(int64(s.Timeout))
+	}
 	return res, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -30,6 +31,12 @@ type Config struct {
 	HeadersFile  string
 	CACert       string // PEM file of the CA for grpcs; empty = system roots
 	CacheResults bool   // look results up in the action cache and let the server cache them
+	// Patience bounds how long a service that is unreachable, busy or
+	// without workers is waited out (0 = DefaultPatience).
+	Patience time.Duration
+	// Progress, when set, is told what volley is waiting for ("waiting for
+	// workers ...") while it waits; WithProgress overrides it per Run.
+	Progress func(string)
 }
 
 // dialTarget parses URL into a gRPC target and transport credentials.

@@ -44,9 +44,14 @@ func TestDialUnreachableIsBounded(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	_, err = Dial(t.Context(), Config{URL: "grpc://" + addr})
-	if err == nil || !strings.Contains(err.Error(), "Unavailable") {
-		t.Errorf("err = %v, want UNAVAILABLE", err)
+	var said []string
+	_, err = Dial(t.Context(), Config{URL: "grpc://" + addr, Patience: 300 * time.Millisecond, Progress: func(m string) { said = append(said, m) }})
+	var oe *OutageError
+	if !errors.As(err, &oe) || !strings.Contains(err.Error(), "Unavailable") {
+		t.Errorf("err = %v, want an OutageError with UNAVAILABLE", err)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "connection refused") {
+		t.Errorf("progress = %q, want one unreachable message", said)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	repb "github.com/bazelbuild/remote-apis/build/bazel/remote/execution/v2"
@@ -16,9 +17,9 @@ import (
 var errLostOperation = status.Error(codes.Aborted, "operation lost by the server")
 
 // execute runs the action until it yields an ExecuteResponse whose status is
-// OK or DEADLINE_EXCEEDED. Transient failures are retried with backoff,
-// missing inputs are uploaded again, and a platform no worker matches is an
-// error at once.
+// OK or DEADLINE_EXCEEDED. Missing inputs are uploaded again, transient
+// failures waited out (see backoff), and a timeout above the server's
+// maximum is a *timeoutTooLong.
 func (c *Client) execute(ctx context.Context, p *prepared) (*repb.ExecuteResponse, error) {
 	req := &repb.ExecuteRequest{
 		InstanceName:      c.cfg.Instance,
@@ -29,7 +30,8 @@ func (c *Client) execute(ctx context.Context, p *prepared) (*repb.ExecuteRespons
 		InlineStderr:      true,
 		InlineOutputFiles: slicesKeys(p.outputs),
 	}
-	for n := 1; ; n++ {
+	var wait patience
+	for reuploads := 0; ; {
 		c.stats.executions.Add(1)
 		resp, err := c.executeOnce(ctx, req)
 		if err == nil {
@@ -40,28 +42,32 @@ func (c *Client) execute(ctx context.Context, p *prepared) (*repb.ExecuteRespons
 			err = st.Err()
 		}
 		st, _ := status.FromError(err)
-		if noWorker(st) {
-			return nil, &PlatformError{Platform: platformString(c.platform), Message: st.Message()}
+		if max, ok := timeoutLimit(st); ok {
+			return nil, &timeoutTooLong{max: max, err: err}
 		}
-		missing := missingBlobs(st)
-		if len(missing) == 0 && !transient(err) {
-			return nil, err
-		}
-		if n >= c.policy.tries {
-			return nil, fmt.Errorf("gave up after %d tries: %w", n, err)
-		}
-		c.stats.retries.Add(1)
-		if len(missing) > 0 {
+		if missing := missingBlobs(st); len(missing) > 0 {
+			if reuploads++; reuploads > c.policy.tries {
+				return nil, fmt.Errorf("inputs still missing after %d uploads: %w", c.policy.tries, err)
+			}
+			c.stats.retries.Add(1)
 			if rerr := c.reupload(ctx, p, missing); rerr != nil {
 				return nil, rerr
 			}
 			continue
 		}
-		if serr := c.policy.sleep(ctx, n); serr != nil {
-			return nil, fmt.Errorf("%w (after %v)", serr, err)
+		if berr := c.backoff(ctx, &wait, "execute", err); berr != nil {
+			return nil, berr
 		}
 	}
 }
+
+// timeoutTooLong says the server refused the action's timeout, and its limit.
+type timeoutTooLong struct {
+	max time.Duration
+	err error
+}
+
+func (e *timeoutTooLong) Error() string { return e.err.Error() }
 
 // reupload sends again the blobs the server reported missing.
 func (c *Client) reupload(ctx context.Context, p *prepared, missing []*repb.Digest) error {
@@ -91,7 +97,7 @@ func (c *Client) executeOnce(ctx context.Context, req *repb.ExecuteRequest) (*re
 	}
 	name, resp, err := follow(stream)
 	for n := 1; resp == nil; n++ {
-		if name == "" || !(err == io.EOF || transient(err)) {
+		if name == "" || !(err == io.EOF || classify(err) != permanent) {
 			return nil, err
 		}
 		if n >= c.policy.tries {

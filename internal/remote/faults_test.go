@@ -69,35 +69,88 @@ func TestSlowQueuedWorkers(t *testing.T) {
 	wg.Wait()
 }
 
+// A service that stays busy is retried for the patience, then given up as
+// an outage (not a test failure).
 func TestRetriesAreBounded(t *testing.T) {
-	s := startServer(t, reapitest.Options{Unavailable: 100, UnavailableMethods: []string{"Execute"}})
-	c := dial(t, Config{URL: s.URL()})
+	s := startServer(t, reapitest.Options{Unavailable: 1000, UnavailableMethods: []string{"Execute"}})
+	c := dial(t, Config{URL: s.URL(), Patience: 300 * time.Millisecond})
 	cwd, _ := project(t, toolScript)
 	_, err := c.Run(t.Context(), toolSpec(cwd))
-	if err == nil || !strings.Contains(err.Error(), "Unavailable") {
-		t.Fatalf("err = %v, want UNAVAILABLE after bounded retries", err)
+	var oe *OutageError
+	if !errors.As(err, &oe) || !strings.Contains(err.Error(), "Unavailable") {
+		t.Fatalf("err = %v, want an OutageError with UNAVAILABLE", err)
 	}
-	if got := s.Calls("Execute"); got != defaultRetry.tries {
-		t.Errorf("executes = %d, want %d", got, defaultRetry.tries)
+	if got := s.Calls("Execute"); got < 2 || got >= 1000 {
+		t.Errorf("executes = %d, want a few retries", got)
 	}
 }
 
-// A platform no worker has fails at once, naming the properties sent.
+// A platform no worker has (FAILED_PRECONDITION "No workers exist", as
+// Buildbarn says once settled) fails at once, naming instance and platform.
 func TestPlatformMismatch(t *testing.T) {
 	s := startServer(t, reapitest.Options{Platform: map[string]string{"OSFamily": "linux", "pool": "default"}})
-	c := dial(t, Config{URL: s.URL(), Platform: map[string]string{"OSFamily": "linux", "pool": "gpu"}})
+	c := dial(t, Config{URL: s.URL(), Instance: "main", Platform: map[string]string{"OSFamily": "linux", "pool": "gpu"}})
 	cwd, _ := project(t, toolScript)
-	start := time.Now()
 	_, err := c.Run(t.Context(), toolSpec(cwd))
-	var pe *PlatformError
-	if !errors.As(err, &pe) {
-		t.Fatalf("err = %v, want a PlatformError", err)
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a ConfigError", err)
 	}
-	if !strings.Contains(err.Error(), "{OSFamily=linux, pool=gpu}") {
-		t.Errorf("error does not name the platform sent: %v", err)
+	for _, want := range []string{`instance "main"`, "platform {OSFamily=linux, pool=gpu}", "--remote-platform"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
 	}
-	if got := s.Counts().Executes; got != 1 || c.Stats().Retries != 0 || time.Since(start) > 5*time.Second {
-		t.Errorf("executes %d, retries %d, took %v: want one try", got, c.Stats().Retries, time.Since(start))
+	if got := s.Counts().Executes; got != 1 || c.Stats().Retries != 0 {
+		t.Errorf("executes %d, retries %d: want one try", got, c.Stats().Retries)
+	}
+}
+
+// A wrong instance name is reported as such at dial time.
+func TestUnknownInstance(t *testing.T) {
+	s := startServer(t, reapitest.Options{Instances: []string{"main"}})
+	_, err := Dial(t.Context(), Config{URL: s.URL(), Instance: "mian"})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `instance "mian"`) || !strings.Contains(err.Error(), "--remote-instance") {
+		t.Fatalf("err = %v, want a ConfigError naming the instance", err)
+	}
+}
+
+// A server with execution but no CAS (Buildbarn's scheduler port) is named
+// as not a frontend, not as a digest problem.
+func TestNotAFrontend(t *testing.T) {
+	s := startServer(t, reapitest.Options{NoCAS: true})
+	_, err := Dial(t.Context(), Config{URL: s.URL()})
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "not a Remote Execution API frontend") || !strings.Contains(err.Error(), "bb_storage") {
+		t.Fatalf("err = %v, want a ConfigError saying it is not a frontend", err)
+	}
+}
+
+// A timeout above the server's maximum is clamped to it, said once, and
+// remembered for later actions.
+func TestTimeoutClampedToServerMaximum(t *testing.T) {
+	s := startServer(t, reapitest.Options{MaxExecutionTimeout: 90 * time.Second})
+	var mu sync.Mutex
+	var said []string
+	c := dial(t, Config{URL: s.URL(), Progress: func(m string) { mu.Lock(); said = append(said, m); mu.Unlock() }})
+	cwd, _ := project(t, toolScript)
+	for range 2 {
+		sp := toolSpec(cwd, "alpha", "beta")
+		sp.Timeout = 3 * time.Hour
+		res := run(t, c, sp)
+		checkTool(t, res)
+		if res.Timeout != 90*time.Second {
+			t.Errorf("timeout sent = %v, want the server's 1m30s", res.Timeout)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(said) != 1 || !strings.Contains(said[0], "maximum action timeout is 1m30s") {
+		t.Errorf("progress = %q, want one message naming the maximum", said)
+	}
+	if got := s.Counts().Executes; got != 3 {
+		t.Errorf("executes = %d, want 3 (one refused, two run)", got)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/volley-test/volley/internal/remote/reapitest"
+	"github.com/volley-test/volley/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -18,7 +19,7 @@ func TestMain(m *testing.M) {
 		reapitest.Main()
 	}
 	// Retries in tests: same bound, short pauses.
-	defaultRetry = retryPolicy{tries: 5, base: 5 * time.Millisecond, max: 50 * time.Millisecond}
+	defaultRetry = retryPolicy{tries: 5, base: 5 * time.Millisecond, max: 50 * time.Millisecond, patience: testenv.Scale(20 * time.Second)}
 	os.Exit(m.Run())
 }
 
@@ -99,7 +100,7 @@ func startServer(t *testing.T, opts reapitest.Options) *reapitest.Server {
 
 func dial(t *testing.T, cfg Config) *Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Scale(20*time.Second))
 	defer cancel()
 	c, err := Dial(ctx, cfg)
 	if err != nil {
@@ -111,7 +112,7 @@ func dial(t *testing.T, cfg Config) *Client {
 
 func run(t *testing.T, c *Client, s Spec) *Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Scale(40*time.Second))
 	defer cancel()
 	res, err := c.Run(ctx, s)
 	if err != nil {

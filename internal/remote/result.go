@@ -21,7 +21,11 @@ func (c *Client) result(ctx context.Context, p *prepared, ar *repb.ActionResult,
 		Worker:   ar.GetExecutionMetadata().GetWorker(),
 		Duration: time.Since(start),
 	}
-	res.Signal = signalName(res.ExitCode)
+	if u, ok := auxUsage(ar.GetExecutionMetadata()); ok {
+		res.Signal, res.CPU, res.MaxRSS = u.Signal, u.User+u.System, u.MaxRSS
+	} else {
+		res.Signal = signalName(res.ExitCode)
+	}
 	if md := ar.GetExecutionMetadata(); md.GetExecutionStartTimestamp() != nil && md.GetExecutionCompletedTimestamp() != nil {
 		if d := md.GetExecutionCompletedTimestamp().AsTime().Sub(md.GetExecutionStartTimestamp().AsTime()); d >= 0 {
 			res.Duration = d
@@ -179,8 +183,9 @@ func verify(d *repb.Digest, data []byte) error {
 	return nil
 }
 
-// signalName infers the signal from the 128+N exit code Linux workers use
+// signalName infers the signal from the 128+N exit code some workers use
 // for a process killed by signal N ("" when the code is not one of those).
+// It is used only when the server reports no resource usage.
 func signalName(code int) string {
 	names := map[int]string{
 		1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",

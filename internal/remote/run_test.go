@@ -1,12 +1,16 @@
 package remote
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/volley-test/volley/internal/remote/reapitest"
+	"github.com/volley-test/volley/internal/testenv"
 )
 
 // The server runs in its own process, reached over loopback.
@@ -128,12 +132,101 @@ func TestTimeoutKeepsPartialOutput(t *testing.T) {
 	}
 }
 
-func TestSignalExit(t *testing.T) {
-	s := startServer(t, reapitest.Options{})
-	c := dial(t, Config{URL: s.URL()})
-	cwd, _ := project(t, "#!/bin/sh\nkill -SEGV $$\n")
+// segvScript burns a little CPU, then dies of SIGSEGV.
+const segvScript = "#!/bin/sh\ni=0\nwhile [ $i -lt 20000 ]; do i=$((i+1)); done\nkill -SEGV $$\n"
+
+// Buildbarn reports a signal death as exit code -1 with the signal, CPU and
+// peak RSS in auxiliary_metadata; the server runs in its own process.
+func TestSignalDeathWithResourceUsage(t *testing.T) {
+	p, err := reapitest.Spawn(t.Context(), os.Args[0], reapitest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop() })
+	c := dial(t, Config{URL: p.URL})
+	cwd, _ := project(t, segvScript)
 	res := run(t, c, Spec{Argv: []string{"../bin/tool.sh"}, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: cwd})
-	if res.ExitCode != 139 || res.Signal != "SIGSEGV" {
-		t.Errorf("exit %d signal %q, want 139 SIGSEGV", res.ExitCode, res.Signal)
+	if res.ExitCode != -1 || res.Signal != "SIGSEGV" {
+		t.Errorf("exit %d signal %q, want -1 SIGSEGV", res.ExitCode, res.Signal)
+	}
+	if res.CPU <= 0 || res.MaxRSS <= 0 {
+		t.Errorf("CPU %v, max RSS %d: want what the worker measured", res.CPU, res.MaxRSS)
+	}
+}
+
+// Servers that report 128+N and no resource usage still give the signal.
+func TestSignalFromExitCode(t *testing.T) {
+	s := startServer(t, reapitest.Options{ExitCode128: true})
+	c := dial(t, Config{URL: s.URL()})
+	cwd, _ := project(t, segvScript)
+	res := run(t, c, Spec{Argv: []string{"../bin/tool.sh"}, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: cwd})
+	if res.ExitCode != 139 || res.Signal != "SIGSEGV" || res.CPU != 0 {
+		t.Errorf("exit %d signal %q CPU %v, want 139 SIGSEGV and no usage", res.ExitCode, res.Signal, res.CPU)
+	}
+}
+
+// Right after a scheduler restart Buildbarn says UNAVAILABLE "No workers
+// exist" for a while: volley waits, says so, and runs.
+func TestNoWorkersWindowSurvived(t *testing.T) {
+	p, err := reapitest.Spawn(t.Context(), os.Args[0], reapitest.Options{NoWorkers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop() })
+	var mu sync.Mutex
+	var said []string
+	c := dial(t, Config{URL: p.URL, Instance: "main", Patience: testenv.Scale(time.Minute)})
+	cwd, _ := project(t, toolScript)
+	ctx := WithProgress(t.Context(), func(m string) { mu.Lock(); said = append(said, m); mu.Unlock() })
+	res, err := c.Run(ctx, toolSpec(cwd, "alpha", "beta"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTool(t, res)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(said) == 0 || !strings.Contains(said[0], `waiting for workers: instance "main"`) {
+		t.Errorf("progress = %q, want a waiting-for-workers message", said)
+	}
+}
+
+// The frontend going down mid-run for a moment is waited out; down for
+// longer than the patience, it is an OutageError.
+func TestOutage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		down     time.Duration
+		patience time.Duration
+		survive  bool
+	}{
+		{"brief", 500 * time.Millisecond, testenv.Scale(time.Minute), true},
+		{"for good", 0, 500 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := reapitest.Spawn(t.Context(), os.Args[0], reapitest.Options{OutageAfter: 1, OutageFor: tc.down})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.Stop() })
+			var mu sync.Mutex
+			var said []string
+			c := dial(t, Config{URL: p.URL, Patience: tc.patience, Progress: func(m string) { mu.Lock(); said = append(said, m); mu.Unlock() }})
+			cwd, _ := project(t, toolScript)
+			res, err := c.Run(t.Context(), toolSpec(cwd, "alpha", "beta"))
+			var oe *OutageError
+			switch {
+			case tc.survive && err != nil:
+				t.Fatalf("err = %v, want the outage waited out", err)
+			case tc.survive:
+				checkTool(t, res)
+			case !errors.As(err, &oe):
+				t.Fatalf("err = %v, want an OutageError", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(said) == 0 || !strings.Contains(said[0], "unreachable") {
+				t.Errorf("progress = %q, want an unreachable message", said)
+			}
+		})
 	}
 }

@@ -203,7 +203,7 @@ func (c *Client) batchUpdate(ctx context.Context, blobs []blob) error {
 		for _, r := range resp.GetResponses() {
 			k := keyOf(r.GetDigest())
 			if code := codes.Code(r.GetStatus().GetCode()); code != codes.OK {
-				if firstErr == nil || transient(firstErr) {
+				if firstErr == nil || classify(firstErr) != permanent {
 					firstErr = status.ErrorProto(r.GetStatus())
 				}
 				again = append(again, byKey[k])

@@ -52,15 +52,28 @@ func NewJSON(w io.Writer) Reporter {
 	return &jsonLog{w: w, pkgs: map[string]*jsonPkg{}, pids: map[int]int{}}
 }
 
-// jsonEvent is one line: test2json's fields, then volley's.
+// The types below are the event log's schema (docs/events.md); the writer
+// (NewJSON) and the reader (ReadLog) share them.
+
+// jsonEvent is one line: test2json's fields, then volley's. Volley holds
+// one of jsonResult, jsonSuite, jsonWarning or jsonRun, encoded.
 type jsonEvent struct {
 	Time    time.Time `json:",omitzero"`
 	Action  string
-	Package string   `json:",omitempty"`
-	Test    string   `json:",omitempty"`
-	Elapsed *float64 `json:",omitempty"`
-	Output  string   `json:",omitempty"`
-	Volley  any      `json:",omitempty"`
+	Package string          `json:",omitempty"`
+	Test    string          `json:",omitempty"`
+	Elapsed *float64        `json:",omitempty"`
+	Output  string          `json:",omitempty"`
+	Volley  json.RawMessage `json:",omitempty"`
+}
+
+// volley encodes the "Volley" object of a line.
+func volley(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil { // cannot happen: every field is a plain value
+		panic(fmt.Sprintf("report: marshal %+v: %v", v, err))
+	}
+	return b
 }
 
 // jsonResult is the "Volley" object of a test's pass, fail or skip line.
@@ -104,7 +117,7 @@ type jsonWarning struct {
 
 // jsonRun is the "Volley" object of the last line.
 type jsonRun struct {
-	Run jsonRunStats `json:"run"`
+	Run *jsonRunStats `json:"run,omitempty"`
 }
 
 type jsonRunStats struct {
@@ -151,14 +164,14 @@ func (j *jsonLog) Event(e *event.Event) {
 		}
 	case event.Warn:
 		j.line(jsonEvent{Time: e.Time, Action: "output", Package: e.Suite,
-			Output: "volley: warning: " + e.Message + "\n", Volley: jsonWarning{e.Message}})
+			Output: "volley: warning: " + e.Message + "\n", Volley: volley(jsonWarning{e.Message})})
 	case event.RunEnd:
 		j.endAll(e.Time)
 		s := e.Stats
-		j.line(jsonEvent{Time: e.Time, Action: "output", Output: s.Summary() + "\n", Volley: jsonRun{jsonRunStats{
+		j.line(jsonEvent{Time: e.Time, Action: "output", Output: s.Summary() + "\n", Volley: volley(jsonRun{&jsonRunStats{
 			Passed: s.Passed, Failed: s.Failed, Skipped: s.Skipped, Cached: s.Cached, NotRun: s.NotRun,
 			WallMs: s.Wall.Milliseconds(), CPUMs: s.CPU.Milliseconds(), Interrupted: s.Interrupted,
-		}}})
+		}})})
 		j.ended = true
 	}
 	j.done, j.last = e.Stats.SuitesDone, e.Time
@@ -253,7 +266,7 @@ func (j *jsonLog) result(e *event.Event, r *event.Result) {
 		Diagnostics: r.Diagnostics,
 	}
 	j.line(jsonEvent{Time: e.Time, Action: action, Package: r.Suite, Test: name,
-		Elapsed: secs(r.Duration), Volley: v})
+		Elapsed: secs(r.Duration), Volley: volley(v)})
 }
 
 // jsonTestName is the Test of a result's lines: the suite's name when the
@@ -284,10 +297,10 @@ func (j *jsonLog) endPkg(suite string, at time.Time) {
 		took = "(cached)"
 	}
 	j.line(jsonEvent{Time: at, Action: "output", Package: suite, Output: word + "\t" + suite + "\t" + took + "\n"})
-	j.line(jsonEvent{Time: at, Action: action, Package: suite, Elapsed: secs(elapsed), Volley: jsonSuite{
+	j.line(jsonEvent{Time: at, Action: action, Package: suite, Elapsed: secs(elapsed), Volley: volley(jsonSuite{
 		Tests: pkg.tests, Passed: pkg.passed, Failed: pkg.tests - pkg.passed - pkg.skipped, Skipped: pkg.skipped,
 		Cached: pkg.cached, Procs: pkg.procs, CPUMs: pkg.cpu.Milliseconds(), RSSKB: pkg.rss >> 10,
-	}})
+	})})
 }
 
 // endAll ends every suite still open, in the order they started.

@@ -7,9 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/volley-test/volley/internal/event"
 )
@@ -279,4 +282,126 @@ func TestGotestsumReadsEventLog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadLogRoundTrip: ReadLog gives back every result the writer was fed,
+// field for field (times to the millisecond the log keeps), with the
+// output lines the log adds taken off again, and the run's summary.
+func TestReadLogRoundTrip(t *testing.T) {
+	retried := func() []*event.Event {
+		s := newStream(1, 1)
+		s.at(10).procStart(1, "alpha", "alpha")
+		s.at(11).testStart("alpha", "")
+		s.at(20).testEnd(1, event.Result{Suite: "alpha", Status: event.Fail, ExitCode: 1, Retrying: true,
+			Output: []byte("first try\n"), Leaked: []string{"77 sleep 9"}})
+		s.at(21).procEnd(1, 1, "", false)
+		s.at(22).procStart(2, "alpha", "alpha")
+		s.at(23).testStart("alpha", "")
+		s.at(40).testEnd(2, event.Result{Suite: "alpha", Status: event.Pass, Attempt: 2, Flaky: true, Quarantined: true})
+		s.at(41).procEnd(2, 0, "", false)
+		return s.at(50).end(0, false)
+	}
+	for _, s := range append(streams, struct {
+		name   string
+		events func() []*event.Event
+	}{"retried", retried}) {
+		t.Run(s.name, func(t *testing.T) {
+			events := s.events()
+			var want []*event.Result
+			at := map[*event.Result]time.Time{}
+			pids := map[int]int{}
+			var final event.Stats
+			for _, e := range events {
+				switch {
+				case e.Kind == event.TestEnd && e.Result != nil:
+					want = append(want, e.Result)
+					at[e.Result] = e.Time
+				case e.Kind == event.ProcStart && e.Proc != nil:
+					pids[e.Proc.ID] = e.Proc.PID
+				case e.Kind == event.RunEnd:
+					final = e.Stats
+				}
+			}
+			log, err := ReadLog(strings.NewReader(jsonOf(t, events)), s.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(log.Results) != len(want) {
+				t.Fatalf("%d results read back, want %d", len(log.Results), len(want))
+			}
+			retrying := 0
+			for i, got := range log.Results {
+				w := *want[i]
+				if w.Attempt == 0 {
+					w.Attempt = 1
+				}
+				if w.Start.IsZero() { // the log gives the time of the event
+					w.Start = at[want[i]]
+				}
+				w.Output = validUTF8(w.Output)
+				w.Start = w.Start.Truncate(time.Millisecond)
+				w.Duration = w.Duration.Round(time.Millisecond)
+				w.CPU = w.CPU.Truncate(time.Millisecond)
+				w.MaxRSS = w.MaxRSS >> 10 << 10
+				if len(w.Output) > 0 && !bytes.HasSuffix(w.Output, []byte("\n")) {
+					w.Output = append(append([]byte(nil), w.Output...), '\n')
+				}
+				g := *got
+				g.Start = g.Start.Truncate(time.Millisecond)
+				if !reflect.DeepEqual(g, w) {
+					t.Errorf("result %d:\n got %+v\nwant %+v", i, g, w)
+				}
+				if got.Retrying {
+					retrying++
+				}
+				if pid, ok := pids[got.Proc]; ok && log.PIDs[got.Proc] != pid {
+					t.Errorf("result %d: proc %d has pid %d, want %d", i, got.Proc, log.PIDs[got.Proc], pid)
+				}
+			}
+			if s.name == "retried" && retrying != 1 {
+				t.Errorf("%d attempts read back as retrying, want 1", retrying)
+			}
+			if log.Run == nil || log.Run.Passed != final.Passed || log.Run.Failed != final.Failed ||
+				log.Run.Skipped != final.Skipped || log.Run.Interrupted != final.Interrupted {
+				t.Errorf("run summary %+v, want the totals of %+v", log.Run, final)
+			}
+		})
+	}
+}
+
+// TestReadLogCutShort: a log without its last line reads as a run with no
+// end; a line that is not an event is an error naming the line.
+func TestReadLogCutShort(t *testing.T) {
+	events := flakyRun()
+	log, err := ReadLog(strings.NewReader(jsonOf(t, events[:len(events)/2])), "half")
+	if err != nil || log.Run != nil || len(log.Results) == 0 {
+		t.Errorf("a log cut short: %v, run %+v, %d results", err, log, len(log.Results))
+	}
+	_, err = ReadLog(strings.NewReader("{\"Action\":\"start\"}\nnot json\n"), "bad.json")
+	if err == nil || !strings.Contains(err.Error(), "bad.json:2") {
+		t.Errorf("a bad line: %v, want an error naming bad.json:2", err)
+	}
+	_, err = ReadLog(strings.NewReader(`{"Action":"pass","Package":"p","Test":"t"}`+"\n"), "x.json")
+	if err == nil || !strings.Contains(err.Error(), "without volley's result") {
+		t.Errorf("an outcome without volley's result: %v", err)
+	}
+}
+
+// validUTF8 is b as the log keeps it: each byte of invalid UTF-8 becomes
+// U+FFFD, as encoding/json writes it.
+func validUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
+	var out []byte
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
 }

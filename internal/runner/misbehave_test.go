@@ -70,29 +70,7 @@ type mbRun struct {
 // has not ended after limit fails the test.
 func mbDispatch(t *testing.T, o runner.Options, limit time.Duration, suites ...*protocol.Suite) *mbRun {
 	t.Helper()
-	var units []*protocol.Unit
-	for _, s := range suites {
-		p, err := protocol.Lookup(s.Protocol)
-		if err != nil {
-			t.Fatal(err)
-		}
-		units = append(units, p.Units(s)...)
-	}
-	if o.TempDir == "" {
-		o.TempDir = t.TempDir()
-	}
-	r := &mbRun{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r.stats = runner.New(units, o, func(e *event.Event) { r.events = append(r.events, e) }).Run()
-	}()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("the run has not ended after %s", limit)
-	}
-	return r
+	return mbDispatchWatch(t, o, limit, nil, suites...)
 }
 
 // results are the TestEnd results of id (suite or suite::test), in order.
@@ -274,7 +252,8 @@ func TestMisbehaveHangGo(t *testing.T) {
 	dir := t.TempDir()
 	hang := mbSuite(t, dir, "hang", "test say=before hang")
 	ok := mbSuite(t, dir, "ok", "test pass")
-	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: time.Second, Grace: 2 * time.Second}, 30*time.Second, hang, ok)
+	ok.Timeout = time.Minute // only the hang is to time out, however slow the machine
+	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: 3 * time.Second, Grace: 2 * time.Second}, 90*time.Second, hang, ok)
 	res := r.final(t, "hang")
 	if res.Status != event.Timeout {
 		t.Fatalf("hang: %s (%s), want TIMEOUT", res.Status, res.Reason)
@@ -331,7 +310,8 @@ int main(void) {
 	}
 	s := &protocol.Suite{Name: "native_hang", Path: bin, Protocol: "exec"}
 	ok := mbSuite(t, dir, "ok", "test pass")
-	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: time.Second, Grace: time.Second}, 60*time.Second, s, ok)
+	ok.Timeout = time.Minute
+	r := mbDispatch(t, runner.Options{Jobs: 2, Timeout: 3 * time.Second, Grace: time.Second}, 90*time.Second, s, ok)
 	res := r.final(t, "native_hang")
 	if res.Status != event.Timeout {
 		t.Fatalf("native_hang: %s (%s), want TIMEOUT", res.Status, res.Reason)
@@ -493,46 +473,102 @@ func TestMisbehaveMemoryBudget(t *testing.T) {
 	}
 }
 
+// mbDispatchWatch runs the suites' units with o, failing the test after
+// limit; watch, when set, sees every event as it is emitted (on the
+// dispatcher's goroutine).
+func mbDispatchWatch(t *testing.T, o runner.Options, limit time.Duration, watch func(*event.Event), suites ...*protocol.Suite) *mbRun {
+	t.Helper()
+	var units []*protocol.Unit
+	for _, s := range suites {
+		p, err := protocol.Lookup(s.Protocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		units = append(units, p.Units(s)...)
+	}
+	if o.TempDir == "" {
+		o.TempDir = t.TempDir()
+	}
+	r := &mbRun{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.stats = runner.New(units, o, func(e *event.Event) {
+			r.events = append(r.events, e)
+			if watch != nil {
+				watch(e)
+			}
+		}).Run()
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+		t.Fatalf("the run has not ended after %s", limit)
+	}
+	return r
+}
+
+// A slow test is warned about, again each period, and a warning is not a
+// failure. The run is stopped by an interrupt once two warnings came, so
+// nothing here depends on how fast the machine is.
 func TestMisbehaveSlow(t *testing.T) {
 	dir := t.TempDir()
-	slow := mbSuite(t, dir, "slow", "protocol tml; test pass; test sleep=1100ms; test pass")
+	slow := mbSuite(t, dir, "slow", "protocol tml; test pass; test sleep=60s; test pass")
 	fast := mbSuite(t, dir, "fast", "test pass")
-	r := mbDispatch(t, runner.Options{Jobs: 2, SlowAfter: 400 * time.Millisecond}, 30*time.Second, slow, fast)
-	var warns []string
+	intr := make(chan os.Signal, 1)
+	n := 0
+	watch := func(e *event.Event) {
+		if e.Kind == event.Warn && strings.HasPrefix(e.Message, "SLOW slow::1: running for") {
+			if n++; n == 2 {
+				intr <- syscall.SIGINT
+			}
+		}
+	}
+	r := mbDispatchWatch(t, runner.Options{Jobs: 2, SlowAfter: 200 * time.Millisecond, Interrupt: intr}, 60*time.Second, watch, slow, fast)
+	if n < 2 {
+		t.Fatalf("%d SLOW warnings for slow::1, want 2", n)
+	}
 	for _, m := range r.messages(event.Warn) {
-		if strings.HasPrefix(m, "SLOW ") {
-			warns = append(warns, m)
+		if strings.HasPrefix(m, "SLOW ") && !strings.HasPrefix(m, "SLOW slow::") && !strings.HasPrefix(m, "SLOW fast") {
+			t.Errorf("warning %q names no test of the run", m)
 		}
 	}
-	if len(warns) < 2 {
-		t.Fatalf("%d SLOW warnings for a 1.1s test with SlowAfter 400ms, want 2: %q", len(warns), warns)
-	}
-	for _, w := range warns {
-		if !strings.HasPrefix(w, "SLOW slow::1: running for") {
-			t.Errorf("warning %q does not name the slow test slow::1", w)
-		}
-	}
-	if r.stats.Passed != 4 {
-		t.Errorf("%d passed, want 4: a slow warning is not a failure", r.stats.Passed)
+	if r.final(t, "slow::0").Status != event.Pass || r.stats.Failed != 0 {
+		t.Errorf("slow::0 %v, %d failed: a slow warning is not a failure", r.final(t, "slow::0").Status, r.stats.Failed)
 	}
 }
 
+// Inspection lists the running test with its pid and its output so far. It
+// is asked for at each SLOW warning until the test's first line is in its
+// output, then the run is interrupted: no fixed delays.
 func TestMisbehaveInspect(t *testing.T) {
 	dir := t.TempDir()
-	s := mbSuite(t, dir, "sleepy", "test say=working%20on%20it sleep=1s")
+	s := mbSuite(t, dir, "sleepy", "test say=working%20on%20it sleep=60s")
 	inspect := make(chan os.Signal, 1)
-	go func() {
-		time.Sleep(400 * time.Millisecond)
-		inspect <- syscall.SIGUSR1
-	}()
-	r := mbDispatch(t, runner.Options{Jobs: 1, Inspect: inspect}, 30*time.Second, s)
-	infos := r.messages(event.Info)
-	if len(infos) != 1 {
-		t.Fatalf("%d Info events, want 1", len(infos))
+	intr := make(chan os.Signal, 1)
+	watch := func(e *event.Event) {
+		switch {
+		case e.Kind == event.Warn && strings.HasPrefix(e.Message, "SLOW "):
+			select {
+			case inspect <- syscall.SIGUSR1:
+			default:
+			}
+		case e.Kind == event.Info && strings.Contains(e.Message, "| working on it"):
+			select {
+			case intr <- syscall.SIGINT:
+			default:
+			}
+		}
 	}
+	r := mbDispatchWatch(t, runner.Options{Jobs: 1, Inspect: inspect, Interrupt: intr, SlowAfter: 100 * time.Millisecond}, 60*time.Second, watch, s)
+	infos := r.messages(event.Info)
+	if len(infos) == 0 {
+		t.Fatal("no Info events")
+	}
+	last := infos[len(infos)-1]
 	for _, want := range []string{"1 running", "sleepy  pid ", "| working on it"} {
-		if !strings.Contains(infos[0], want) {
-			t.Errorf("inspection lacks %q:\n%s", want, infos[0])
+		if !strings.Contains(last, want) {
+			t.Errorf("inspection lacks %q:\n%s", want, last)
 		}
 	}
 }

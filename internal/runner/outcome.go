@@ -29,10 +29,19 @@ func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now ti
 		// A crash between tests: show the process's last output.
 		out, dropped = r.capture.Segment(0, offset, d.o.MaxOutput)
 	}
+	reason := o.Reason
+	if o.Status.Failed() && o.Status != event.Error {
+		if why := explain(r, out, offset); why != "" {
+			reason = why + " (" + o.Reason + ")"
+		}
+	}
 	res := &event.Result{
-		Suite: s.Name, Test: o.Test, Status: o.Status, Reason: o.Reason,
+		Suite: s.Name, Test: o.Test, Status: o.Status, Reason: reason,
 		Start: r.curStart, Duration: now.Sub(r.curStart), Output: out, Truncated: dropped,
-		ExitCode: o.ExitCode, Proc: r.id, Slot: r.slot,
+		ExitCode: o.ExitCode, Proc: r.id, Slot: r.slot, Cached: o.Cached,
+	}
+	if !o.Start.IsZero() {
+		res.Start, res.Duration = o.Start, o.Duration
 	}
 	if ex != nil {
 		res.Signal = ex.x.Signal
@@ -128,4 +137,24 @@ func (d *Dispatcher) finish(r *running, ex *exitInfo) {
 		// Follow-ups (the rest of a crashed suite) go first.
 		d.queue = append(append([]*protocol.Unit(nil), ex.followUp...), d.queue...)
 	}
+}
+
+// explain asks the protocol for the line of a failed test's output that
+// says why it failed: first in the test's own segment, then (a stderr line
+// can overtake the stdout line before it) anywhere in the process's output.
+func explain(r *running, seg []byte, offset int64) string {
+	p, err := protocol.Lookup(r.unit.Suite.Protocol)
+	if err != nil {
+		return ""
+	}
+	ex, ok := p.(protocol.Explainer)
+	if !ok {
+		return ""
+	}
+	if why := ex.Explain(seg); why != "" {
+		return why
+	}
+	const tail = 64 << 10
+	all, _ := r.capture.Segment(max(0, offset-tail), offset, tail)
+	return ex.Explain(all)
 }

@@ -51,7 +51,7 @@ func (c capabilities) GetCapabilities(context.Context, *repb.GetCapabilitiesRequ
 	if f := c.s.opts.DigestFunction; f != "" {
 		sha = repb.DigestFunction_Value(repb.DigestFunction_Value_value[f])
 	}
-	return &repb.ServerCapabilities{
+	caps := &repb.ServerCapabilities{
 		CacheCapabilities: &repb.CacheCapabilities{
 			DigestFunctions:               []repb.DigestFunction_Value{sha},
 			ActionCacheUpdateCapabilities: &repb.ActionCacheUpdateCapabilities{UpdateEnabled: true},
@@ -64,7 +64,11 @@ func (c capabilities) GetCapabilities(context.Context, *repb.GetCapabilitiesRequ
 		},
 		LowApiVersion:  &semver.SemVer{Major: 2},
 		HighApiVersion: high,
-	}, nil
+	}
+	if c.s.opts.NoCAS {
+		caps.CacheCapabilities = nil
+	}
+	return caps, nil
 }
 
 type cas struct {

@@ -3,6 +3,7 @@ package reapitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -31,7 +33,14 @@ type execution struct {
 
 func (e execution) Execute(req *repb.ExecuteRequest, stream grpc.ServerStreamingServer[longrunningpb.Operation]) error {
 	s := e.s
-	s.counts.executes.Add(1)
+	if err := s.checkInstance(req.GetInstanceName()); err != nil {
+		return err
+	}
+	n := s.counts.executes.Add(1)
+	if s.opts.OutageAfter > 0 && n == int64(s.opts.OutageAfter) {
+		go s.outage(s.opts.OutageFor)
+		return status.Error(codes.Unavailable, "server stopping")
+	}
 	action, cmd, err := s.load(req.GetActionDigest())
 	if err != nil {
 		return err
@@ -43,8 +52,17 @@ func (e execution) Execute(req *repb.ExecuteRequest, stream grpc.ServerStreaming
 	if platform == nil {
 		platform = cmd.GetPlatform()
 	}
+	s.mu.Lock()
+	noWorkers := s.noWorkers > 0
+	if noWorkers {
+		s.noWorkers--
+	}
+	s.mu.Unlock()
+	if noWorkers {
+		return status.Errorf(codes.Unavailable, "No workers exist for instance name prefix %q platform %s", req.GetInstanceName(), platformString(platform))
+	}
 	if !s.matches(platform) {
-		return status.Errorf(codes.Unavailable, "No workers exist for platform %s", platformString(platform))
+		return status.Errorf(codes.FailedPrecondition, "No workers exist for instance name prefix %q platform %s", req.GetInstanceName(), platformString(platform))
 	}
 	if !req.GetSkipCacheLookup() && !action.GetDoNotCache() {
 		s.mu.Lock()
@@ -178,12 +196,21 @@ func (s *Server) matches(p *repb.Platform) bool {
 	return true
 }
 
+// platformString renders p as Buildbarn's scheduler does in its errors:
+// {"properties":[{"name":"OSFamily","value":"linux"}]}.
 func platformString(p *repb.Platform) string {
-	var parts []string
-	for _, pr := range p.GetProperties() {
-		parts = append(parts, pr.GetName()+"="+pr.GetValue())
+	type prop struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
 	}
-	return "{" + strings.Join(parts, ", ") + "}"
+	v := struct {
+		Properties []prop `json:"properties"`
+	}{Properties: []prop{}}
+	for _, pr := range p.GetProperties() {
+		v.Properties = append(v.Properties, prop{pr.GetName(), pr.GetValue()})
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // loseFileBlob deletes the first non-empty file blob under root.
@@ -250,12 +277,14 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 		}
 	}
 
-	ctx := s.ctx
-	if t := action.GetTimeout(); t != nil && t.AsDuration() > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.AsDuration())
-		defer cancel()
+	if max, t := s.opts.MaxExecutionTimeout, action.GetTimeout().AsDuration(); max > 0 && t > max {
+		return failed(codes.InvalidArgument, fmt.Sprintf("Execution timeout of %s exceeds maximum permitted value of %s", t, max))
 	}
+	// The timeout runs from when the process started, as on a real
+	// worker: not while its inputs are staged or a busy binary is retried.
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	var timedOut atomic.Bool
 	args := cmd.GetArguments()
 	exe := args[0]
 	if !filepath.IsAbs(exe) {
@@ -277,7 +306,7 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 		c.Stdout, c.Stderr = &stdout, &stderr
 		c.WaitDelay = 2 * time.Second
 		ownGroup(c)
-		err = c.Run()
+		err = c.Start()
 		// A file just written can be briefly "busy" while a concurrent
 		// fork still holds its descriptor (golang.org/issue/22315).
 		if !textBusy(err) || try == 20 {
@@ -285,15 +314,30 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 		}
 		time.Sleep(time.Duration(try) * 5 * time.Millisecond)
 	}
+	if err != nil {
+		return failed(codes.InvalidArgument, fmt.Sprintf("cannot start %s: %v", args[0], err))
+	}
+	if t := action.GetTimeout().AsDuration(); t > 0 {
+		timer := time.AfterFunc(t, func() { timedOut.Store(true); cancel() })
+		defer timer.Stop()
+	}
+	err = c.Wait()
 	meta.ExecutionCompletedTimestamp = timestamppb.Now()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) && c.ProcessState == nil {
-		return failed(codes.InvalidArgument, fmt.Sprintf("cannot start %s: %v", args[0], err))
+		return failed(codes.Internal, fmt.Sprintf("wait for %s: %v", args[0], err))
 	}
-	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 
 	meta.OutputUploadStartTimestamp = timestamppb.Now()
-	ar := &repb.ActionResult{ExitCode: int32(exitCode(c.ProcessState)), ExecutionMetadata: meta}
+	end := endOf(c.ProcessState)
+	if s.opts.ExitCode128 {
+		if end.signal != "" {
+			end.code = 128 + signalNumber(end.signal)
+		}
+	} else {
+		meta.AuxiliaryMetadata = []*anypb.Any{unknownAny(), usageAny(end)}
+	}
+	ar := &repb.ActionResult{ExitCode: int32(end.code), ExecutionMetadata: meta}
 	if stdout.Len() > 0 {
 		ar.StdoutDigest = s.put(stdout.Bytes())
 	}
@@ -317,7 +361,7 @@ func (s *Server) run(req *repb.ExecuteRequest, action *repb.Action, cmd *repb.Co
 	meta.WorkerCompletedTimestamp = timestamppb.Now()
 
 	st := &rpcstatus.Status{}
-	if timedOut {
+	if timedOut.Load() {
 		st = status.Newf(codes.DeadlineExceeded, "action timed out after %v", action.GetTimeout().AsDuration()).Proto()
 	} else if ar.ExitCode == 0 && !action.GetDoNotCache() {
 		s.mu.Lock()

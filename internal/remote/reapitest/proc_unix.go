@@ -6,7 +6,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ownGroup puts the action in its own process group and kills the whole
@@ -16,13 +20,29 @@ func ownGroup(c *exec.Cmd) {
 	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 }
 
-// exitCode is the exit status, or 128+N for a process killed by signal N,
-// as Linux workers report it.
-func exitCode(ps *os.ProcessState) int {
+// ended is how an action's process ended, as a worker measures it.
+type ended struct {
+	code         int    // exit status; -1 when a signal ended it
+	signal       string // without "SIG": "SEGV"
+	user, system time.Duration
+	maxRSS       int64 // bytes
+}
+
+func endOf(ps *os.ProcessState) ended {
+	e := ended{code: ps.ExitCode()}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+		e.code = -1
+		e.signal = strings.TrimPrefix(unix.SignalName(ws.Signal()), "SIG")
 	}
-	return ps.ExitCode()
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		e.user = time.Duration(ru.Utime.Nano())
+		e.system = time.Duration(ru.Stime.Nano())
+		e.maxRSS = int64(ru.Maxrss) * 1024 // kibibytes on Linux
+	}
+	return e
 }
 
 func textBusy(err error) bool { return errors.Is(err, syscall.ETXTBSY) }
+
+// signalNumber is the number of the signal named without "SIG".
+func signalNumber(name string) int { return int(unix.SignalNum("SIG" + name)) }

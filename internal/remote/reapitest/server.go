@@ -25,8 +25,31 @@ import (
 // for an empty platform.
 type Options struct {
 	// Platform is the one worker platform; an action must ask for exactly
-	// these properties, else Execute fails UNAVAILABLE "No workers exist".
+	// these properties, else Execute fails FAILED_PRECONDITION "No workers
+	// exist for instance name prefix ...", as Buildbarn's scheduler does once
+	// its platform queues are settled.
 	Platform map[string]string
+	// Instances, when set, are the only instance names served; any other
+	// fails INVALID_ARGUMENT "Unknown instance name", as bb_storage says.
+	Instances []string
+	// NoWorkers: the first N Executes fail UNAVAILABLE "No workers exist
+	// ...", as Buildbarn answers while workers reconnect after a scheduler
+	// restart.
+	NoWorkers int
+	// MaxExecutionTimeout: actions asking for a longer timeout fail
+	// INVALID_ARGUMENT "Execution timeout of X exceeds maximum permitted
+	// value of Y", as bb_worker's maximumExecutionTimeout does (0 = none).
+	MaxExecutionTimeout time.Duration
+	// ExitCode128 reports a signal death as exit code 128+N with no
+	// resource usage, as some workers do, instead of Buildbarn's exit code
+	// -1 with buildbarn.resourceusage.POSIXResourceUsage.
+	ExitCode128 bool
+	// OutageAfter: at the Nth Execute the server stops listening (every
+	// connection is cut, new ones are refused) for OutageFor, then serves
+	// again on the same address, keeping its CAS and operations. OutageFor
+	// 0 means for good.
+	OutageAfter int
+	OutageFor   time.Duration
 	// MaxBatchTotalSizeBytes is advertised in capabilities (0 = 1 MiB).
 	MaxBatchTotalSizeBytes int64
 	// HighAPIVersion is the newest API version advertised, "2.0" to "2.11"
@@ -53,6 +76,9 @@ type Options struct {
 	LoseBlobs int
 	// DigestFunction is the one digest function advertised ("" = "SHA256").
 	DigestFunction string
+	// NoCAS leaves the CAS out of the capabilities, as Buildbarn's
+	// scheduler answers when a client dials it instead of the frontend.
+	NoCAS bool
 	// CertFile and KeyFile make the server speak TLS.
 	CertFile, KeyFile string
 }
@@ -68,11 +94,12 @@ type Counts struct {
 
 // Server is a running test server.
 type Server struct {
-	opts Options
-	lis  net.Listener
-	grpc *grpc.Server
-	ctx  context.Context // ends when the server stops: cancels running actions
-	stop context.CancelFunc
+	opts  Options
+	lis   net.Listener // (mu) replaced after an outage
+	grpc  *grpc.Server // (mu)
+	creds credentials.TransportCredentials
+	ctx   context.Context // ends when the server stops: cancels running actions
+	stop  context.CancelFunc
 
 	mu          sync.Mutex
 	cas         map[string][]byte // "hash/size" -> data
@@ -84,6 +111,8 @@ type Server struct {
 	unavailable int
 	drops       int
 	loses       int
+	noWorkers   int
+	down        bool // in an outage
 
 	workers chan struct{}
 	counts  struct{ blobs, bytes, executes, waits, hits atomic.Int64 }
@@ -109,30 +138,21 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		unavailable: opts.Unavailable,
 		drops:       opts.DropExecuteStreams,
 		loses:       opts.LoseBlobs,
+		noWorkers:   opts.NoWorkers,
 	}
 	if opts.Workers > 0 {
 		s.workers = make(chan struct{}, opts.Workers)
 	}
 	s.ctx, s.stop = context.WithCancel(context.Background())
-	sopts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(s.unary),
-		grpc.ChainStreamInterceptor(s.stream),
-		grpc.MaxRecvMsgSize(64 << 20),
-	}
 	if opts.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
 		if err != nil {
 			lis.Close()
 			return nil, err
 		}
-		sopts = append(sopts, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}})))
+		s.creds = credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}})
 	}
-	s.grpc = grpc.NewServer(sopts...)
-	repb.RegisterCapabilitiesServer(s.grpc, capabilities{s})
-	repb.RegisterContentAddressableStorageServer(s.grpc, cas{s: s})
-	repb.RegisterActionCacheServer(s.grpc, actionCache{s: s})
-	repb.RegisterExecutionServer(s.grpc, execution{s: s})
-	bytestream.RegisterByteStreamServer(s.grpc, &byteStream{s: s})
+	s.grpc = s.newGRPC()
 	go s.grpc.Serve(lis)
 	go func() {
 		select {
@@ -144,8 +164,70 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
+func (s *Server) newGRPC() *grpc.Server {
+	sopts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.unary),
+		grpc.ChainStreamInterceptor(s.stream),
+		grpc.MaxRecvMsgSize(64 << 20),
+	}
+	if s.creds != nil {
+		sopts = append(sopts, grpc.Creds(s.creds))
+	}
+	g := grpc.NewServer(sopts...)
+	repb.RegisterCapabilitiesServer(g, capabilities{s})
+	repb.RegisterContentAddressableStorageServer(g, cas{s: s})
+	repb.RegisterActionCacheServer(g, actionCache{s: s})
+	repb.RegisterExecutionServer(g, execution{s: s})
+	bytestream.RegisterByteStreamServer(g, &byteStream{s: s})
+	return g
+}
+
+// outage stops serving for d (for good when d is 0), then serves again on
+// the same address.
+func (s *Server) outage(d time.Duration) {
+	s.mu.Lock()
+	if s.down {
+		s.mu.Unlock()
+		return
+	}
+	s.down = true
+	g := s.grpc
+	s.mu.Unlock()
+	g.Stop() // closes the listener and cuts every connection
+	if d <= 0 {
+		return
+	}
+	select {
+	case <-time.After(d):
+	case <-s.ctx.Done():
+		return
+	}
+	addr := s.lis.Addr().String()
+	var lis net.Listener
+	for {
+		var err error
+		if lis, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-s.ctx.Done():
+			return
+		}
+	}
+	s.mu.Lock()
+	s.lis, s.grpc, s.down = lis, s.newGRPC(), false
+	g = s.grpc
+	s.mu.Unlock()
+	go g.Serve(lis)
+}
+
 // Addr is host:port.
-func (s *Server) Addr() string { return s.lis.Addr().String() }
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lis.Addr().String()
+}
 
 // URL is grpc://host:port, or grpcs:// with TLS.
 func (s *Server) URL() string {
@@ -158,7 +240,10 @@ func (s *Server) URL() string {
 // Close stops serving and kills running actions.
 func (s *Server) Close() {
 	s.stop()
-	s.grpc.Stop()
+	s.mu.Lock()
+	g := s.grpc
+	s.mu.Unlock()
+	g.Stop()
 	s.wg.Wait()
 }
 
@@ -228,7 +313,20 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 	if err := s.intercept(ctx, info.FullMethod); err != nil {
 		return nil, err
 	}
+	if r, ok := req.(interface{ GetInstanceName() string }); ok {
+		if err := s.checkInstance(r.GetInstanceName()); err != nil {
+			return nil, err
+		}
+	}
 	return h(ctx, req)
+}
+
+// checkInstance fails an instance name the server does not serve.
+func (s *Server) checkInstance(name string) error {
+	if len(s.opts.Instances) == 0 || slices.Contains(s.opts.Instances, name) {
+		return nil
+	}
+	return status.Errorf(codes.InvalidArgument, "Unknown instance name: %q", name)
 }
 
 func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {

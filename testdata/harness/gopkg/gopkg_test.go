@@ -79,6 +79,23 @@ func ExampleAdd() {
 	// Output: 2
 }
 
+// ExampleAdd_mismatch prints the wrong answer when GOPKG_EXAMPLE_FAIL is
+// set, and passes otherwise.
+func ExampleAdd_mismatch() {
+	if os.Getenv("GOPKG_EXAMPLE_FAIL") != "" {
+		fmt.Println("five")
+	} else {
+		fmt.Println(Add(2, 2))
+	}
+	// Output: 4
+}
+
+// ExampleAdd_unchecked has no output comment: go test compiles it and
+// does not run it.
+func ExampleAdd_unchecked() {
+	fmt.Println(Add(0, 0))
+}
+
 func BenchmarkAdd(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		Add(i, i)
@@ -90,6 +107,11 @@ func FuzzAdd(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b int) {
 		if Add(a, b) != Add(b, a) {
 			t.Fail()
+		}
+		// The seed in testdata/fuzz/FuzzAdd runs only in the package
+		// directory.
+		if a == 40 && os.Getenv("GOPKG_FUZZ_FAIL") != "" {
+			t.Errorf("Add(%d, %d): seed from testdata/fuzz ran; want it to fail", a, b)
 		}
 	})
 }
