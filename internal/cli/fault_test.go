@@ -670,13 +670,13 @@ func faultScenarios() []faultScenario {
 			}
 			return "warning, history rebuilt"
 		}},
-		{name: "report-not-writable", code: 2, setup: func(d *faultDir) []string {
+		{name: "report-not-writable", code: 3, setup: func(d *faultDir) []string {
 			return []string{"--junit", "/proc/nope/x.xml"}
 		}, check: func(t *testing.T, d *faultDir, r *faultRun) string {
 			if !strings.Contains(r.out, "cannot write the JUnit report") {
 				t.Errorf("no warning about the JUnit report:\n%s", r.out)
 			}
-			return "warning, tests run, exit 2"
+			return "warning, tests run, exit 3"
 		}},
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -27,7 +28,9 @@ func useOutputDir(o *runOptions) error {
 }
 
 // writeShardFiles writes plan.json and a copy of the history into the
-// output directory after the run.
+// output directory after the run (the reports are closed by then). A
+// --json or --junit file named elsewhere is kept there and copied in, so
+// the directory is complete for `volley merge`.
 func writeShardFiles(o *runOptions, pl *plan.Plan, historyDir string) error {
 	if o.outputDir == "" {
 		return nil
@@ -36,5 +39,44 @@ func writeShardFiles(o *runOptions, pl *plan.Plan, historyDir string) error {
 	if pl.Share != "" {
 		sp.Partition = o.partition
 	}
-	return shard.WriteFiles(o.outputDir, sp, historyDir)
+	if err := shard.WriteFiles(o.outputDir, sp, historyDir); err != nil {
+		return err
+	}
+	for _, f := range []struct{ path, name string }{{o.reports.json, shard.OutEvents}, {o.reports.junit, shard.OutJUnit}} {
+		dst := filepath.Join(o.outputDir, f.name)
+		if f.path == "" || f.path == "-" || sameFile(f.path, dst) {
+			continue
+		}
+		if err := copyReport(f.path, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyReport(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// sameFile reports whether a and b name the same file (or the same path).
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }

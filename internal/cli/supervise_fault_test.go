@@ -7,7 +7,11 @@ package cli_test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -131,4 +135,169 @@ func TestFaultArgumentLimits(t *testing.T) {
 			t.Errorf("processes left: %v", r.left)
 		}
 	}
+}
+
+// escapeHang starts a daemon that drops its environment (volley's cookie
+// with it) and its session, writes its pid, and hangs.
+const escapeHang = `#!/bin/sh
+setsid env -i /bin/sleep 600 </dev/null >/dev/null 2>&1 &
+echo $! > "$(dirname "$0")/escape.pid.tmp"
+mv "$(dirname "$0")/escape.pid.tmp" "$(dirname "$0")/escape.pid"
+exec /bin/sleep 600
+`
+
+// A daemon that cleared its environment and left its session is blamed on
+// the test that started it and on no other: with --leak fail, that test
+// fails and every test beside it passes.
+func TestFaultLeakAttribution(t *testing.T) {
+	d := newFaultDir(t)
+	args := faultOK(d, 6)
+	d.file("escape", escapeScript, 0o755)
+	r := faultVolley(t, d.dir, 60*time.Second, append([]string{"test", "--no-cache", "--state-dir", d.state,
+		"--protocol", "exec", "--leak", "fail", "-j4"}, append(args, "./escape")...)...)
+	for i := 1; i <= 6; i++ {
+		r.want(t, fmt.Sprintf("ok%d", i), "PASS")
+	}
+	if res := r.want(t, "escape", "FAIL"); !strings.Contains(res.reason, "LEAK") {
+		t.Errorf("escape's reason does not say LEAK: %q", res.reason)
+	}
+	if !faultHasWarning(r, "LEAK escape", "sleep 600") {
+		t.Errorf("no LEAK warning naming escape's daemon: %q", r.warnings)
+	}
+	if r.code != 1 {
+		t.Errorf("%s: want 1", r.describe())
+	}
+	if pid := faultPidFile(t, d, "escape.pid"); pid > 0 && pidAlive(pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the daemon %d survived volley", pid)
+	}
+	if len(r.left) > 0 {
+		t.Errorf("processes left: %v", r.left)
+	}
+}
+
+// faultPidFile reads a pid a script wrote, or 0.
+func faultPidFile(t *testing.T, d *faultDir, name string) int {
+	t.Helper()
+	b, err := os.ReadFile(d.path(name))
+	if err != nil {
+		t.Errorf("the script wrote no %s: %v", name, err)
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+// volley killed by SIGKILL leaves nothing behind: each test's supervisor
+// sees its control pipe close and kills the test's whole subtree, the
+// daemon that dropped its environment and session included.
+func TestFaultGuardianAfterSIGKILL(t *testing.T) {
+	d := newFaultDir(t)
+	d.file("escape", escapeHang, 0o755)
+	d.fixture("hang", "test hang")
+	vbin, _ := faultBins(t)
+	cmd := exec.Command(vbin, "test", "--no-cache", "--state-dir", d.state, "--protocol", "exec", "--timeout", "300s", "./escape", "./hang")
+	cmd.Dir = d.dir
+	mark := fmt.Sprintf("guardian-%d", time.Now().UnixNano())
+	cmd.Env = append(os.Environ(), faultMarkVar+"="+mark)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the daemon's pid (an event: the file appears).
+	var pid int
+	deadline := time.Now().Add(30 * time.Second)
+	for pid == 0 {
+		if b, err := os.ReadFile(d.path("escape.pid")); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("the escape script never wrote its daemon's pid")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	deadline = time.Now().Add(10 * time.Second)
+	for pidAlive(pid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pidAlive(pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Errorf("the environment-clearing daemon %d survived kill -9 of volley", pid)
+	}
+	if left := faultLeftovers(mark); len(left) > 0 {
+		t.Errorf("processes of the run outlived kill -9 of volley: %v", left)
+	}
+}
+
+// SIGHUP and SIGQUIT stop a run like Ctrl-C: a partial summary, a complete
+// event log, nothing left, and 128+N (SIGQUIT is not the usage error 2).
+func TestFaultSignals(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGHUP, 129}, {syscall.SIGQUIT, 131}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			d := newFaultDir(t)
+			d.fixture("first", "test pass")
+			d.fixture("hang", "test hang")
+			vbin, _ := faultBins(t)
+			logPath := d.path("events.json")
+			cmd := exec.Command(vbin, "test", "--no-cache", "-j1", "--state-dir", d.state, "--protocol", "exec",
+				"--timeout", "300s", "--grace", "200ms", "--json", logPath, "./first", "./hang")
+			cmd.Dir = d.dir
+			mark := fmt.Sprintf("signals-%d", time.Now().UnixNano())
+			cmd.Env = append(os.Environ(), faultMarkVar+"="+mark, "NO_COLOR=1")
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// The hanging test is running once a process runs ./hang.
+			deadline := time.Now().Add(30 * time.Second)
+			for !faultRunning(mark, "hang") {
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatal("the hanging test never started")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			_ = cmd.Process.Signal(tc.sig)
+			_ = cmd.Wait()
+			if got := cmd.ProcessState.ExitCode(); got != tc.code {
+				t.Errorf("volley exited %d after %v, want %d\n%s", got, tc.sig, tc.code, out.String())
+			}
+			if !strings.Contains(out.String(), "volley: 1 passed, 0 failed, 0 skipped") {
+				t.Errorf("no partial summary:\n%s", out.String())
+			}
+			r := &faultRun{results: map[string][]*faultResult{}}
+			b, err := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.log = string(b)
+			r.parse(t)
+			r.want(t, "first", "PASS")
+			if !strings.HasSuffix(r.log, "\n") {
+				t.Errorf("the event log ends mid-line")
+			}
+			if left := faultLeftovers(mark); len(left) > 0 {
+				t.Errorf("processes left: %v", left)
+			}
+		})
+	}
+}
+
+// faultRunning reports whether a live process marked with mark has a
+// program (argv[0]) ending in name.
+func faultRunning(mark, name string) bool {
+	for _, pid := range faultMarked([]byte(faultMarkVar + "=" + mark)) {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		arg0, _, _ := strings.Cut(string(b), "\x00")
+		if strings.HasSuffix(arg0, "/"+name) {
+			return true
+		}
+	}
+	return false
 }

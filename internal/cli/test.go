@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -115,9 +116,22 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		rep = report.Multi(rep, report.Func(mem.observe))
 	}
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	// INT, TERM, HUP and QUIT all stop the run the same way: running tests
+	// are terminated, the summary and the event log are completed, and the
+	// exit code is 130 for INT and TERM, 128 + N for HUP and QUIT.
+	caught := make(chan os.Signal, 4)
+	signal.Notify(caught, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(caught)
+	sigs := make(chan os.Signal, 4)
+	var first atomic.Int32
+	go func() {
+		for sig := range caught {
+			if n, ok := sig.(syscall.Signal); ok {
+				first.CompareAndSwap(0, int32(n))
+			}
+			sigs <- sig
+		}
+	}()
 	inspect := make(chan os.Signal, 1)
 	signal.Notify(inspect, syscall.SIGUSR1)
 	defer signal.Stop(inspect)
@@ -191,9 +205,6 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 			reportErrs = append(reportErrs, err)
 		}
 	}
-	if err := writeShardFiles(o, pl, stateDir(o, cfg, cwd)); err != nil {
-		reportErrs = append(reportErrs, fmt.Errorf("output dir: %w", err))
-	}
 	if err := rep.Close(); err != nil {
 		reportErrs = append(reportErrs, fmt.Errorf("report: %w", err))
 	}
@@ -201,6 +212,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		if err := f.Close(); err != nil {
 			reportErrs = append(reportErrs, fmt.Errorf("report %s: %w", f.Name(), err))
 		}
+	}
+	if err := writeShardFiles(o, pl, stateDir(o, cfg, cwd)); err != nil {
+		reportErrs = append(reportErrs, fmt.Errorf("output dir: %w", err))
 	}
 	if rc != nil && o.verbose > 0 {
 		st := rc.Stats()
@@ -210,11 +224,13 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 	if err := disp.Fatal(); err != nil {
 		return remoteFailure(err)
 	}
-	if err := outcome(stats); err != nil {
-		return err
-	}
 	if len(reportErrs) > 0 {
-		return &exitError{code: ExitUsage, err: errors.Join(reportErrs...)}
+		// Every report error is said, and the run is incomplete whatever
+		// the tests did.
+		return incomplete(errors.Join(reportErrs...))
+	}
+	if n := syscall.Signal(first.Load()); stats.Interrupted && (n == syscall.SIGHUP || n == syscall.SIGQUIT) {
+		return silent(128 + int(n))
 	}
 	return outcome(stats)
 }

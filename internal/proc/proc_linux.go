@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,13 +33,40 @@ func Start(cmd *exec.Cmd) error {
 	}
 	cmd.SysProcAttr.Setpgid = true
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	mu.Lock()
-	defer mu.Unlock()
-	if err := cmd.Start(); err != nil {
-		return err
+	return startLocked(cmd)
+}
+
+// starts carries start requests to the one goroutine that forks, locked to
+// an OS thread that lives as long as volley: a parent-death signal fires
+// when the thread that forked the child exits, not when the process does,
+// and the Go runtime may end any other thread.
+var (
+	starts    = make(chan func())
+	startOnce sync.Once
+)
+
+// startLocked starts cmd from the forking thread and records it, so the
+// orphan reaper leaves its exit status to its own Wait.
+func startLocked(cmd *exec.Cmd) error {
+	startOnce.Do(func() {
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread stays
+			for f := range starts {
+				f()
+			}
+		}()
+	})
+	errc := make(chan error, 1)
+	starts <- func() {
+		mu.Lock()
+		defer mu.Unlock()
+		err := cmd.Start()
+		if err == nil {
+			started[cmd.Process.Pid] = true
+		}
+		errc <- err
 	}
-	started[cmd.Process.Pid] = true
-	return nil
+	return <-errc
 }
 
 // Wait waits for a process started with Start.
@@ -128,45 +156,6 @@ func Children() []int {
 		}
 	}
 	return pids
-}
-
-// Orphans lists adopted descendants still alive that carry the given cookie
-// value in their environment, or no cookie at all: processes a test left
-// behind.
-func Orphans(cookie string) []int {
-	mu.Lock()
-	on := reaperOn
-	mu.Unlock()
-	if !on {
-		return nil
-	}
-	all := adopted()
-	var pids []int
-	mu.Lock()
-	for _, pid := range all {
-		if !started[pid] {
-			pids = append(pids, pid)
-		}
-	}
-	mu.Unlock()
-	var out []int
-	for _, pid := range pids {
-		if HasCookie(pid, cookie) || lacksCookie(pid) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-// lacksCookie reports whether a live process has no CookieVar at all: a
-// descendant that cleared its environment. An adopted orphan like that
-// found when a test ends is taken to be that test's.
-func lacksCookie(pid int) bool {
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil || isZombie(pid) {
-		return false
-	}
-	return !bytes.HasPrefix(env, []byte(CookieVar+"=")) && !bytes.Contains(env, []byte("\x00"+CookieVar+"="))
 }
 
 // HasCookie reports whether process pid has CookieVar=cookie, or a value

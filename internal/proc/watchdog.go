@@ -37,12 +37,7 @@ func StartWatchdog(cookie string) (*Watchdog, error) {
 	// Its own process group, so a terminal's Ctrl-C does not kill it before
 	// it has swept; no parent-death signal, so it outlives volley.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	mu.Lock()
-	err = cmd.Start()
-	if err == nil {
-		started[cmd.Process.Pid] = true
-	}
-	mu.Unlock()
+	err = startLocked(cmd)
 	r.Close()
 	if err != nil {
 		w.Close()

@@ -3,10 +3,9 @@ package protocol
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -194,60 +193,103 @@ func batchLabel(s *Suite, tests []string) string {
 	return fmt.Sprintf("%s %s (+%d more)", s.Name, tests[0], len(tests)-1)
 }
 
+// maxListOutput bounds what a list mode may print; past it the listing is
+// an error rather than volley's memory growing without bound.
+const maxListOutput = 64 << 20
+
 // runList runs the suite's list mode (its Args, then args) and returns its
 // standard output. The error names the suite and carries what it printed
-// on standard error.
+// on standard error. It is launched and supervised like a test: its own
+// supervisor, which kills whatever it leaves behind.
 func runList(ctx context.Context, s *Suite, cwd string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, listTimeout)
 	defer cancel()
 	argv := (&Unit{Suite: s, Args: args}).Argv()
-	path := argv[0]
-	if !strings.Contains(path, "/") {
-		if p, err := exec.LookPath(path); err == nil {
-			path = p
-		}
+	what := strings.Join(append([]string{s.Name}, args...), " ")
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.Name, err)
 	}
-	cmd := &exec.Cmd{Path: path, Args: argv, Dir: cwd, Env: append(os.Environ(), s.Env...), WaitDelay: time.Second}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("list %s: %w", s.Name, err)
+	}
+	child, err := proc.Launch(proc.Spec{Path: argv[0], Args: argv, Dir: cwd, Env: append(os.Environ(), s.Env...),
+		Stdout: outW, Stderr: errW, NoStack: true})
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("list %s: cannot run %s: %w", s.Name, argv[0], err)
+	}
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// Supervised like a test: its own group, killed with volley, and
-	// whatever it leaves in its group killed when it is done.
-	err := proc.Start(cmd)
-	if err == nil {
-		done := make(chan struct{})
-		go func() {
-			select {
-			case <-ctx.Done():
-				proc.KillGroup(cmd.Process.Pid, syscall.SIGKILL)
-			case <-done:
-			}
-		}()
-		err = proc.Wait(cmd)
-		close(done)
-		proc.KillGroup(cmd.Process.Pid, syscall.SIGKILL)
+	over := false
+	copied := make(chan struct{}, 2)
+	go func() {
+		n, _ := io.Copy(&stdout, io.LimitReader(outR, maxListOutput+1))
+		if n > maxListOutput {
+			over = true
+			child.Request(proc.ReqKill)
+			_, _ = io.Copy(io.Discard, outR)
+		}
+		copied <- struct{}{}
+	}()
+	go func() {
+		_, _ = io.Copy(&stderr, io.LimitReader(errR, 64<<10))
+		_, _ = io.Copy(io.Discard, errR)
+		copied <- struct{}{}
+	}()
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			child.Request(proc.ReqKill)
+		case <-stop:
+		}
+	}()
+	var rep *proc.ExitReport
+	for rep == nil && err == nil {
+		var ev proc.Event
+		ev, err = child.Next()
+		rep = ev.Exit
 	}
-	if err == nil {
+	close(stop)
+	<-copied
+	<-copied
+	outR.Close()
+	errR.Close()
+	switch {
+	case over:
+		return nil, fmt.Errorf("list %s: %s printed more than %d MiB; is it a test binary of this harness?", s.Name, what, maxListOutput>>20)
+	case ctx.Err() == context.DeadlineExceeded:
+		return nil, fmt.Errorf("list %s: %s did not finish within %s", s.Name, what, listTimeout)
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("list %s: %w", s.Name, ctx.Err())
+	case err != nil:
+		return nil, fmt.Errorf("list %s: %w", s.Name, err)
+	}
+	if ws := rep.Status; ws.Exited() && ws.ExitStatus() == 0 {
 		return stdout.Bytes(), nil
 	}
-	what := strings.Join(append([]string{s.Name}, args...), " ")
-	if ctx.Err() == context.DeadlineExceeded {
-		return nil, fmt.Errorf("list %s: %s did not finish within %s", s.Name, what, listTimeout)
+	msg := strings.TrimSpace(stderr.String())
+	if msg == "" {
+		msg = strings.TrimSpace(stdout.String())
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("list %s: %w", s.Name, ctx.Err())
+	if msg != "" {
+		msg = ": " + clip([]byte(lastLines(msg, 3)))
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = strings.TrimSpace(stdout.String())
-		}
-		if msg != "" {
-			msg = ": " + clip([]byte(lastLines(msg, 3)))
-		}
-		return nil, fmt.Errorf("list %s: %s failed (%s)%s", s.Name, what, ee.ProcessState, msg)
+	return nil, fmt.Errorf("list %s: %s failed (%s)%s", s.Name, what, describeWait(rep.Status), msg)
+}
+
+// describeWait says how a process ended, as exec.ProcessState does.
+func describeWait(ws syscall.WaitStatus) string {
+	if ws.Signaled() {
+		return "signal: " + ws.Signal().String()
 	}
-	return nil, fmt.Errorf("list %s: %w", s.Name, err)
+	return fmt.Sprintf("exit status %d", ws.ExitStatus())
 }
 
 // lastLines returns the last n lines of s.

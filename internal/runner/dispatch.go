@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/volley-test/volley/internal/event"
@@ -289,6 +288,7 @@ func (d *Dispatcher) start(u *protocol.Unit) {
 		id: d.nextID, unit: u, slot: slot, start: now, timeout: timeout,
 		capture: NewCapture(d.o.TempDir), deadline: now.Add(timeout), curStart: now,
 		threads: d.threads(u), cookie: cookie(d.o.Cookie, d.nextID),
+		req: make(chan string, 16), done: make(chan struct{}),
 	}
 	if d.o.SlowAfter > 0 {
 		r.slowAt = now.Add(d.o.SlowAfter)
@@ -337,8 +337,10 @@ func (d *Dispatcher) handle(m msg) {
 	}
 	if m.started {
 		if r.stopped.Load() {
-			proc.KillGroup(int(r.pid.Load()), syscall.SIGKILL)
+			r.ask(proc.ReqKill)
 		}
+		// The timeout runs from the process's start, not from its launch.
+		r.deadline = now.Add(r.timeout)
 		d.send(&event.Event{Kind: event.ProcStart, Suite: r.unit.Suite.Name, Proc: d.procEvent(r)})
 		d.setCurrent(r, m.next, now, 0)
 		return
@@ -377,15 +379,24 @@ func (d *Dispatcher) handle(m msg) {
 	d.finish(r, m.exited)
 }
 
-// leaked reports processes a unit left running (already killed by the
-// executor). With LeakFail, a test whose process runs only it fails.
+// leaked reports processes a unit left running (already killed by its
+// supervisor, which attributes them exactly). With LeakFail, the test of a
+// process that runs only it fails, whether its result came with the exit
+// or before it (held).
 func (d *Dispatcher) leaked(r *running, m msg) {
 	d.stats.Leaks++
 	verdict := "killed them"
-	single := len(m.outcomes) == 1 && (len(r.unit.Tests) <= 1)
-	if d.o.LeakFail && single && m.outcomes[0].Status == event.Pass {
-		m.outcomes[0].Status = event.Fail
-		m.outcomes[0].Reason = "LEAK: left processes running after it exited"
+	var one *protocol.Outcome
+	switch {
+	case len(r.unit.Tests) > 1 || len(r.held)+len(m.outcomes) != 1:
+	case len(r.held) == 1:
+		one = &r.held[0].o
+	default:
+		one = &m.outcomes[0]
+	}
+	if d.o.LeakFail && one != nil && one.Status == event.Pass {
+		one.Status = event.Fail
+		one.Reason = "LEAK: left processes running after it exited"
 		verdict = "killed them; the test fails (leak = \"fail\")"
 	}
 	d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: fmt.Sprintf(

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +43,8 @@ type running struct {
 	env     []string
 	argv    []string
 	cookie  string
+	req     chan string   // requests to the executor (proc.Req*)
+	done    chan struct{} // closed when the executor is finished with it
 	pid     atomic.Int64
 	killed  atomic.Bool // timed out: volley is killing it
 	stopped atomic.Bool // interrupted: volley is killing it
@@ -84,8 +85,11 @@ type exitInfo struct {
 	fatal    error    // an error no retry will heal: the run stops
 }
 
-// execute runs r's process to completion, reporting to out.
+// execute runs r's process to completion, reporting to out. The process
+// is launched under its own supervisor (proc.Launch); execute is its only
+// owner and carries out the dispatcher's requests (r.req) on it.
 func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, rm Remote) {
+	defer close(r.done)
 	if rm != nil {
 		executeRemote(ctx, rm, r, out)
 		return
@@ -109,15 +113,8 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 		fail(fmt.Errorf("run %s: %w", u.Label, err))
 		return
 	}
-	path := argv[0]
-	if !strings.Contains(path, "/") {
-		// An interpreter named by its command name (perl, python3).
-		if p, err := exec.LookPath(path); err == nil {
-			path = p
-		}
-	}
-	cmd := &exec.Cmd{Path: path, Args: argv, Env: r.env, Dir: u.Suite.Cwd, Stdout: outW, Stderr: errW}
-	err = proc.Start(cmd)
+	child, err := proc.Launch(proc.Spec{Path: argv[0], Args: argv, Env: r.env, Dir: u.Suite.Cwd,
+		Stdout: outW, Stderr: errW, NoStack: len(u.Suite.Interpreter) > 0})
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -126,8 +123,7 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 		fail(startError(argv[0], err))
 		return
 	}
-	pid := cmd.Process.Pid
-	r.pid.Store(int64(pid))
+	r.pid.Store(int64(child.Pid()))
 	send(msg{started: true, next: u.Session.Running()})
 
 	var wg sync.WaitGroup
@@ -152,21 +148,34 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 			}
 		})
 	}()
-
-	// Wait for the exit without reaping, so the process group id cannot be
-	// reused while we kill what the test left in its group.
-	var info unix.Siginfo
-	for {
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != syscall.EINTR {
-			break
+	// The dispatcher's requests, until the process has ended.
+	ended := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case q := <-r.req:
+				child.Request(q)
+			case <-ended:
+				return
+			}
+		}
+	}()
+	// The supervisor reports diagnostics, then the end: the test's group
+	// killed, what it left behind killed and named, the test reaped.
+	var rep *proc.ExitReport
+	var waitErr error
+	for rep == nil && waitErr == nil {
+		ev, err := child.Next()
+		switch {
+		case err != nil:
+			waitErr = err
+		case ev.Diag != nil:
+			send(msg{diag: &diagnosis{text: ev.Diag.Text, quitSent: ev.Diag.QuitSent}})
+		default:
+			rep = ev.Exit
 		}
 	}
-	// Its children were re-parented to volley the moment it exited: any
-	// carrying its cookie are processes it left behind.
-	leaked := killLeaks(r.cookie)
-	proc.KillGroup(pid, syscall.SIGKILL)
-	waitErr := proc.Wait(cmd)
+	close(ended)
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
@@ -175,26 +184,37 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 	errR.Close()
 
 	x := protocol.Exit{Code: -1, Timeout: r.timeout, TimedOut: r.killed.Load()}
-	ei := &exitInfo{end: time.Now(), leaked: leaked}
-	if st := cmd.ProcessState; st != nil {
-		if ws, ok := st.Sys().(syscall.WaitStatus); ok {
-			if ws.Signaled() {
-				x.Signal = proc.SignalName(ws.Signal())
-			} else {
-				x.Code = ws.ExitStatus()
-			}
+	ei := &exitInfo{end: time.Now()}
+	if rep != nil {
+		ws := rep.Status
+		if ws.Signaled() {
+			x.Signal = proc.SignalName(ws.Signal())
+		} else {
+			x.Code = ws.ExitStatus()
 		}
-		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-			ei.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-			ei.maxRSS = childPeak(ru.Maxrss * 1024)
-		}
-	} else if waitErr != nil {
+		ei.cpu, ei.maxRSS, ei.leaked = rep.CPU, rep.MaxRSS, rep.Leaked
+	} else {
 		x.Err = waitErr
 	}
 	ei.x = x
 	outs, follow := u.Session.Exit(x)
 	ei.followUp = follow
 	send(msg{outcomes: outs, offset: r.capture.Len(), warns: u.Session.Warnings(), exited: ei})
+}
+
+// ask sends the process of r a request (proc.Req*). It never blocks the
+// dispatcher: the executor reads requests until the process has ended.
+func (r *running) ask(q string) {
+	select {
+	case r.req <- q:
+	default:
+		go func() {
+			select {
+			case r.req <- q:
+			case <-r.done:
+			}
+		}()
+	}
 }
 
 // drain waits for the readers of a process's pipes to reach EOF (drained
@@ -314,50 +334,3 @@ func startError(path string, err error) error {
 
 // cookie is the value of proc.CookieVar for process id of run.
 func cookie(run string, id int) string { return run + "." + strconv.Itoa(id) }
-
-// killLeaks kills the adopted orphans that carry cookie, and their process
-// groups, and describes them.
-func killLeaks(cookie string) []string {
-	var out []string
-	for _, pid := range proc.Orphans(cookie) {
-		out = append(out, fmt.Sprintf("%d %s", pid, proc.Cmdline(pid)))
-		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
-			proc.KillGroup(pid, syscall.SIGKILL)
-		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-	return out
-}
-
-// childPeak corrects a child's ru_maxrss. A child is started by vfork: it
-// shares volley's memory until exec, and the kernel carries that memory's
-// high-water mark into the child's ru_maxrss. A value no larger than
-// volley's own peak therefore says only "at most that much", not what the
-// test used; it is reported as unknown (0) rather than as volley's size.
-func childPeak(maxRSS int64) int64 {
-	if self := selfPeak(); self > 0 && maxRSS <= self {
-		return 0
-	}
-	return maxRSS
-}
-
-// selfPeak is volley's own peak resident set size (VmHWM), in bytes.
-func selfPeak() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	i := bytes.Index(b, []byte("VmHWM:"))
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+len("VmHWM:"):]))
-	if len(f) == 0 {
-		return 0
-	}
-	kb, err := strconv.ParseInt(f[0], 10, 64)
-	if err != nil {
-		return 0
-	}
-	return kb << 10
-}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/volley-test/volley/internal/event"
@@ -48,12 +47,12 @@ func (d *Dispatcher) enforce(now time.Time) {
 		switch {
 		case !r.killAt.IsZero():
 			if !now.Before(r.killAt) {
-				proc.KillGroup(pid, syscall.SIGKILL)
+				r.ask(proc.ReqKill)
 				r.killAt = time.Time{}
 			}
 		case r.killed.Load() || r.stopped.Load() || pid <= 0:
 		case !now.Before(r.deadline):
-			d.timeout(r, pid)
+			d.timeout(r)
 		case !r.slowAt.IsZero() && !now.Before(r.slowAt):
 			d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: fmt.Sprintf(
 				"SLOW %s: running for %s", event.ID(r.unit.Suite.Name, r.current), now.Sub(r.curStart).Round(time.Second))})
@@ -71,33 +70,23 @@ func (d *Dispatcher) enforce(now time.Time) {
 	}
 }
 
-// timeout starts killing a hung process: diagnostics first (in the
-// background, the dispatcher never waits), then SIGTERM, then SIGKILL.
-func (d *Dispatcher) timeout(r *running, pid int) {
+// timeout starts killing a hung process: diagnostics first (collected by
+// its supervisor; the dispatcher never waits), then SIGTERM, then SIGKILL.
+func (d *Dispatcher) timeout(r *running) {
 	r.killed.Store(true)
 	if d.o.NoDiagnose {
-		proc.KillGroup(pid, syscall.SIGTERM)
+		r.ask(proc.ReqTerm)
 		r.killAt = time.Now().Add(d.o.Grace)
 		return
 	}
-	exe := r.unit.Suite.Path
-	if len(r.unit.Suite.Interpreter) > 0 {
-		exe = ""
-	}
-	go func() {
-		var dg diagnosis
-		if exe != "" {
-			dg = diagnose(pid, exe)
-		}
-		d.msgs <- msg{r: r, diag: &dg}
-	}()
+	r.ask(proc.ReqDiagnose)
 }
 
 // diagnosed continues a timeout kill once diagnostics are collected.
 func (d *Dispatcher) diagnosed(r *running, dg *diagnosis, now time.Time) {
 	r.diag = dg.text
 	if !dg.quitSent {
-		proc.KillGroup(int(r.pid.Load()), syscall.SIGTERM)
+		r.ask(proc.ReqTerm)
 	}
 	r.killAt = now.Add(d.o.Grace)
 }
@@ -112,12 +101,11 @@ func (d *Dispatcher) interrupt() {
 	now := time.Now()
 	for _, r := range d.running {
 		r.stopped.Store(true)
-		pid := int(r.pid.Load())
 		if d.interrupted == 1 {
-			proc.KillGroup(pid, syscall.SIGTERM)
+			r.ask(proc.ReqTerm)
 			r.killAt = now.Add(d.o.Grace)
 		} else {
-			proc.KillGroup(pid, syscall.SIGKILL)
+			r.ask(proc.ReqKill)
 			r.killAt = time.Time{}
 		}
 	}
