@@ -2,9 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/volley-test/volley/internal/fileutil"
 
 	"github.com/volley-test/volley/internal/plan"
 	"github.com/volley-test/volley/internal/shard"
@@ -47,28 +48,11 @@ func writeShardFiles(o *runOptions, pl *plan.Plan, historyDir string) error {
 		if f.path == "" || f.path == "-" || sameFile(f.path, dst) {
 			continue
 		}
-		if err := copyReport(f.path, dst); err != nil {
+		if err := fileutil.Copy(f.path, dst); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func copyReport(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // sameFile reports whether a and b name the same file (or the same path).

@@ -3,12 +3,13 @@ package coverage
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/volley-test/volley/internal/fileutil"
 
 	"github.com/volley-test/volley/internal/protocol"
 )
@@ -89,12 +90,12 @@ func (c *Collector) Import(raw string, firstID int) (map[int]int, error) {
 			err = errors.Join(err, appendRaw(f, dest[TMLEnv]))
 		}
 		for _, f := range p.gocov {
-			err = errors.Join(err, copyRaw(f, filepath.Join(dest[GoEnv], filepath.Base(f))))
+			err = errors.Join(err, fileutil.Copy(f, filepath.Join(dest[GoEnv], filepath.Base(f))))
 		}
 		llvmDir := filepath.Dir(dest[LLVMEnv])
 		for _, name := range p.llvm {
 			_, rest, _ := strings.Cut(name, "-")
-			err = errors.Join(err, copyRaw(filepath.Join(raw, "llvm", name), filepath.Join(llvmDir, fmt.Sprintf("%d-%s", next, rest))))
+			err = errors.Join(err, fileutil.Copy(filepath.Join(raw, "llvm", name), filepath.Join(llvmDir, fmt.Sprintf("%d-%s", next, rest))))
 		}
 		done()
 		if err != nil {
@@ -120,22 +121,4 @@ func appendRaw(from, to string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// copyRaw copies the file from to the new file to.
-func copyRaw(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -14,7 +14,7 @@ func gdbTarget(pgid int) int {
 	parent := map[int]int{}
 	comm := map[int]string{}
 	for _, m := range groupMembers(pgid) {
-		parent[m[0]], comm[m[0]] = m[1], Cmdline(m[0])
+		parent[m.pid], comm[m.pid] = m.ppid, Cmdline(m.pid)
 	}
 	depth := func(pid int) int {
 		d := 0
@@ -44,13 +44,19 @@ func gdbTarget(pgid int) int {
 	return best
 }
 
-// groupMembers lists the processes of group pgid as {pid, ppid}.
-func groupMembers(pgid int) [][2]int {
+// member is one process of a process group, as /proc/PID/stat has it.
+type member struct {
+	pid, ppid int
+	state     string
+}
+
+// groupMembers lists the processes of group pgid.
+func groupMembers(pgid int) []member {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
-	var out [][2]int
+	var out []member
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -60,6 +66,7 @@ func groupMembers(pgid int) [][2]int {
 		if err != nil {
 			continue
 		}
+		// Fields after the ")" that closes the command name: state ppid pgrp ...
 		i := bytes.LastIndexByte(stat, ')')
 		if i < 0 {
 			continue
@@ -69,7 +76,7 @@ func groupMembers(pgid int) [][2]int {
 			continue
 		}
 		ppid, _ := strconv.Atoi(f[1])
-		out = append(out, [2]int{pid, ppid})
+		out = append(out, member{pid: pid, ppid: ppid, state: f[0]})
 	}
 	return out
 }

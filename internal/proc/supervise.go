@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -387,30 +386,9 @@ func clipTail(s string, n int) string {
 
 // groupTree lists the processes of process group pgid: "pid ppid cmdline".
 func groupTree(pgid int) string {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return ""
-	}
 	var b strings.Builder
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// Fields after the ")" that closes the command name: state ppid pgrp ...
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
-			continue
-		}
-		fmt.Fprintf(&b, "  pid %d ppid %s state %s: %s\n", pid, f[1], f[0], Cmdline(pid))
+	for _, m := range groupMembers(pgid) {
+		fmt.Fprintf(&b, "  pid %d ppid %d state %s: %s\n", m.pid, m.ppid, m.state, Cmdline(m.pid))
 	}
 	return b.String()
 }

@@ -2,9 +2,10 @@ package shard
 
 import (
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/volley-test/volley/internal/fileutil"
 )
 
 // Files of a shard's output directory (--output-dir), read by Merge.
@@ -33,26 +34,5 @@ func WriteFiles(dir string, p Plan, historyDir string) error {
 	if err := os.WriteFile(filepath.Join(dir, OutPlan), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	return copyIfExists(filepath.Join(historyDir, OutHistory), filepath.Join(dir, OutHistory))
-}
-
-// copyIfExists copies the file from to to; a missing from is no error.
-func copyIfExists(from, to string) error {
-	in, err := os.Open(from)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return fileutil.CopyIfExists(filepath.Join(historyDir, OutHistory), filepath.Join(dir, OutHistory))
 }
