@@ -162,9 +162,7 @@ func died(x Exit, why string, culprits []string, t *tracker, next func(tests []s
 		}
 	}
 	if rest := t.unreported(); len(rest) > 0 && next != nil {
-		u := next(rest)
-		u.FollowUp = true
-		return outs, []*Unit{u}
+		return outs, []*Unit{next(rest)}
 	}
 	return outs, nil
 }

@@ -130,8 +130,8 @@ func checkFollowUps(t testing.TB, u *Unit, outs []Outcome, follow []*Unit) {
 		reported[o.Test] = true
 	}
 	for _, f := range follow {
-		if !f.FollowUp || len(f.Tests) == 0 || f.Suite != u.Suite {
-			t.Errorf("follow-up %s: FollowUp=%v tests=%q, same suite %v", f.Label, f.FollowUp, f.Tests, f.Suite == u.Suite)
+		if len(f.Tests) == 0 || f.Suite != u.Suite {
+			t.Errorf("follow-up %s: tests=%q, same suite %v", f.Label, f.Tests, f.Suite == u.Suite)
 		}
 		for _, n := range f.Tests {
 			if reported[n] || !has(u.Tests, n) {

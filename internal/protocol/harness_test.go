@@ -222,8 +222,8 @@ func runOne(t *testing.T, u *Unit, env []string, timeout time.Duration, r *runRe
 	outs, follow := s.Exit(x)
 	collect(outs)
 	for _, f := range follow {
-		if !f.FollowUp {
-			t.Errorf("follow-up unit %s: FollowUp is false", f.Label)
+		if len(f.Tests) == 0 {
+			t.Errorf("follow-up unit %s names no tests", f.Label)
 		}
 	}
 	return follow

@@ -45,9 +45,6 @@ type Unit struct {
 	Label   string   // what it runs, for display ("suite", "suite --test-index=3")
 	Tests   []string // the tests it runs, when known in advance
 	Session Session
-	// FollowUp is set on units created while the run was under way (the
-	// rest of a crashed suite); the dispatcher starts them first.
-	FollowUp bool
 }
 
 // Argv is the full command line of the unit.

@@ -125,12 +125,11 @@ func (st *tmlState) unit(i int, probe bool) *Unit {
 	s := st.suite
 	arg := TMLIndexFlag + strconv.Itoa(i)
 	return &Unit{
-		Suite:    s,
-		Args:     []string{arg},
-		Label:    s.Name + " " + arg,
-		Tests:    []string{st.name(i)},
-		Session:  &tmlSession{st: st, index: i, last: i - 1, probe: probe},
-		FollowUp: true,
+		Suite:   s,
+		Args:    []string{arg},
+		Label:   s.Name + " " + arg,
+		Tests:   []string{st.name(i)},
+		Session: &tmlSession{st: st, index: i, last: i - 1, probe: probe},
 	}
 }
 

@@ -151,7 +151,7 @@ func followArgs(us []*Unit) string {
 		if ts.tail {
 			a += "+"
 		}
-		if u.Args[0] != TMLIndexFlag+strconv.Itoa(ts.index) || !u.FollowUp || len(u.Tests) != 1 {
+		if u.Args[0] != TMLIndexFlag+strconv.Itoa(ts.index) || len(u.Tests) != 1 {
 			a += "(bad unit " + u.Label + ")"
 		}
 		f = append(f, a)

@@ -94,7 +94,6 @@ func (d *Dispatcher) retry(u *protocol.Unit, attempt int) {
 	if delay > maxBackoff || delay <= 0 {
 		delay = maxBackoff
 	}
-	u.FollowUp = true
 	d.pending[u.Suite]++
 	d.delayed = append(d.delayed, delayedUnit{at: time.Now().Add(delay), u: u})
 }

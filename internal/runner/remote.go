@@ -92,7 +92,6 @@ func executeRemote(ctx context.Context, rm Remote, r *running, out chan<- msg) {
 		for _, o := range outs {
 			if o.Status == event.Timeout && o.Test != "" {
 				if again := protocol.RetryUnit(u.Suite, o.Test); again != nil {
-					again.FollowUp = true
 					follow = append([]*protocol.Unit{again}, follow...)
 					rerun++
 					continue
