@@ -51,8 +51,9 @@ func runDemo(o *runOptions, fs changedFunc, dir string, stdout, stderr io.Writer
 	o.configPath = filepath.Join(dir, "volley.toml")
 	if !fs.Changed("timeout") {
 		o.timeout = 3 * time.Second // the demo's hang should not keep a new user waiting
+		o.timeoutSet = true
 	}
 	err = runTests(o, fs, nil, stdout, stderr)
-	fmt.Fprintf(stdout, "\nThe corpus is in %s (a failure, a crash and a hang are expected).\nRun it again with:\n  volley test --config %s\n", dir, o.configPath)
+	fmt.Fprintf(stdout, "\nThe corpus is in %s (failures, a crash and a hang are planted).\nRun it again with:\n  volley test --config %s --timeout %s\n", dir, o.configPath, o.timeout)
 	return err
 }

@@ -160,7 +160,7 @@ func loadConfig(o *runOptions, cwd string) (*config.File, error) {
 // applyConfig lays the config's [run] table and the chosen profile under
 // the flags the user set explicitly.
 func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
-	o.timeoutSet = fs != nil && fs.Changed("timeout")
+	o.timeoutSet = o.timeoutSet || fs != nil && fs.Changed("timeout")
 	o.slowSet = fs != nil && fs.Changed("slow-timeout")
 	if cfg == nil {
 		if o.profile != "" && o.profile != "default" {
