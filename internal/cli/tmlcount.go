@@ -14,7 +14,9 @@ import (
 //
 // A suite of known count whose expected duration is longer than a slot's
 // share of the whole run (it would be the critical path) is split: each
-// test runs by --test-index from the start, spread over free slots.
+// test runs by --test-index from the start, spread over free slots. Only
+// when its tests are long enough that a process each costs little beside
+// them: a suite of 100,000 tests of microseconds stays one --run-all.
 func (m *memory) knownCounts(suites []*protocol.Suite, jobs int) {
 	var total time.Duration
 	for _, s := range suites {
@@ -42,7 +44,8 @@ func (m *memory) knownCounts(suites []*protocol.Suite, jobs int) {
 		if s.Protocol != "tml" || max(s.KnownCount, len(s.TestNames)) < 2 {
 			continue
 		}
-		if d, ok := m.store.SuiteDuration(s.Name); ok && d > share && d >= minSplit {
+		n := max(s.KnownCount, len(s.TestNames))
+		if d, ok := m.store.SuiteDuration(s.Name); ok && d > share && d >= minSplit && d/time.Duration(n) >= minSplitMean {
 			s.SplitTML = true
 		}
 	}
@@ -51,3 +54,9 @@ func (m *memory) knownCounts(suites []*protocol.Suite, jobs int) {
 // minSplit: a suite shorter than this runs as one --run-all whatever its
 // share; a process per test would cost more than it saves.
 const minSplit = 500 * time.Millisecond
+
+// minSplitMean: a suite is split only when its tests take this long on
+// average. A supervised process start costs 10-35 ms of wall and CPU on a
+// busy 2-core machine, so a process per test adds at most about a quarter
+// to the suite's work.
+const minSplitMean = 100 * time.Millisecond
