@@ -139,12 +139,23 @@ func (s *Store) WhyMiss(suite string, key Key) []string {
 // failure, so a test that passed only on retry is not cached. Record keeps
 // no reference to results.
 func (s *Store) Record(suite string, key Key, results []*event.Result) {
-	op := record{suite: suite, key: key, time: time.Now()}
-	for _, r := range results {
-		op.tests = append(op.tests, outcome{
-			test: r.Test, status: r.Status, dur: r.Duration, cpu: r.CPU, rss: r.MaxRSS, cached: r.Cached,
-		})
+	outs := make([]Outcome, len(results))
+	for i, r := range results {
+		outs[i] = OutcomeOf(r)
 	}
+	s.RecordOutcomes(suite, key, outs)
+}
+
+// OutcomeOf is what the store keeps of a result: the test, its status,
+// duration, CPU and peak memory. A run of many tests records these instead
+// of holding every result, output and all, until the end.
+func OutcomeOf(r *event.Result) Outcome {
+	return Outcome{test: r.Test, status: r.Status, dur: r.Duration, cpu: r.CPU, rss: r.MaxRSS, cached: r.Cached}
+}
+
+// RecordOutcomes is Record for outcomes taken with OutcomeOf.
+func (s *Store) RecordOutcomes(suite string, key Key, tests []Outcome) {
+	op := record{suite: suite, key: key, time: time.Now(), tests: tests}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	op.apply(s.st, s.st.Run+1)
@@ -156,10 +167,11 @@ type record struct {
 	suite string
 	key   Key
 	time  time.Time
-	tests []outcome
+	tests []Outcome
 }
 
-type outcome struct {
+// Outcome is one test's result as the store records it (see OutcomeOf).
+type Outcome struct {
 	test     string
 	status   event.Status
 	dur, cpu time.Duration

@@ -35,7 +35,7 @@ type TestHistory struct {
 	Recent string `json:"recent"`
 }
 
-func (h *TestHistory) observe(o outcome, when time.Time) {
+func (h *TestHistory) observe(o Outcome, when time.Time) {
 	h.Runs++
 	if o.status != event.Skip {
 		if h.Duration == 0 && h.CPU == 0 {

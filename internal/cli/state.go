@@ -27,7 +27,7 @@ type memory struct {
 	noCache bool
 	w       io.Writer
 	keys    map[string]cache.Key // by suite name, for suites whose key could be computed
-	results map[string][]*event.Result
+	results map[string][]cache.Outcome // what ran, by suite, until save
 	failed  map[string]bool // "suite::test" and "suite" of last run's failures
 	// executor names where the tests run, part of every cache key ("" =
 	// locally; see remoteExecutor).
@@ -46,7 +46,7 @@ func openMemory(dir string, o *runOptions, stderr io.Writer) *memory {
 	m := &memory{
 		store: st, w: stderr, noCache: o.noCache,
 		explain: o.explainCache || strings.Contains(os.Getenv("VOLLEY_DEBUG"), "cache"),
-		keys:    map[string]cache.Key{}, results: map[string][]*event.Result{}, failed: map[string]bool{},
+		keys:    map[string]cache.Key{}, results: map[string][]cache.Outcome{}, failed: map[string]bool{},
 		executor: remoteExecutor(o),
 	}
 	for _, id := range st.Failed() {
@@ -167,7 +167,7 @@ func (m *memory) expectedRSS(u *protocol.Unit) int64 {
 // observe collects final results for recording.
 func (m *memory) observe(e *event.Event) {
 	if e.Kind == event.TestEnd && e.Result != nil && !e.Result.Retrying {
-		m.results[e.Result.Suite] = append(m.results[e.Result.Suite], e.Result)
+		m.results[e.Result.Suite] = append(m.results[e.Result.Suite], cache.OutcomeOf(e.Result))
 	}
 }
 
@@ -179,7 +179,7 @@ func (m *memory) save(suites []*protocol.Suite) error {
 			continue
 		}
 		if k, ok := m.key(s); ok {
-			m.store.Record(s.Name, k, rs)
+			m.store.RecordOutcomes(s.Name, k, rs)
 		}
 	}
 	return m.store.Save()

@@ -86,7 +86,7 @@ type Dispatcher struct {
 	msgs        chan msg
 	baseEnv     []string
 	pending     map[*protocol.Suite]int // units queued or running, per suite
-	attempts    map[string]int          // attempts so far, per test id
+	attempts    map[string]int          // attempts so far of tests waiting for a retry, per test id
 	fatal       error                   // what stopped the run, if anything did
 	ctx         context.Context         // cancelled on interrupt (remote actions)
 	cancel      context.CancelFunc

@@ -53,9 +53,11 @@ func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now ti
 			res.Diagnostics = r.diag
 		}
 	}
+	// Only tests that failed and will run again are remembered: the map
+	// stays empty in a run without retries, however many tests it has.
 	id := event.ID(s.Name, o.Test)
-	d.attempts[id]++
-	res.Attempt = d.attempts[id]
+	res.Attempt = d.attempts[id] + 1
+	delete(d.attempts, id)
 	retries := d.o.Retries
 	switch {
 	case s.Retries > 0:
@@ -67,6 +69,7 @@ func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now ti
 	case res.Status.Failed() && res.Status != event.Error && res.Attempt <= retries && !d.stopping:
 		if u := protocol.RetryUnit(s, o.Test); u != nil {
 			res.Retrying = true
+			d.attempts[id] = res.Attempt
 			d.retry(u, res.Attempt)
 		}
 	case res.Status == event.Pass && res.Attempt > 1:
