@@ -26,9 +26,9 @@ type memory struct {
 	explain bool
 	noCache bool
 	w       io.Writer
-	keys    map[string]cache.Key // by suite name, for suites whose key could be computed
+	keys    map[string]cache.Key       // by suite name, for suites whose key could be computed
 	results map[string][]cache.Outcome // what ran, by suite, until save
-	failed  map[string]bool // "suite::test" and "suite" of last run's failures
+	failed  map[string]bool            // "suite::test" and "suite" of last run's failures
 	// executor names where the tests run, part of every cache key ("" =
 	// locally; see remoteExecutor).
 	executor string
