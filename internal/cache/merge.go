@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -66,11 +67,7 @@ func Merge(dst string, srcs ...string) error {
 	}
 	st := mergeStates(append([]*state{base}, in...))
 	st.prune(DefaultKeepRuns, DefaultMaxTests)
-	data, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("merge history: %w", err)
-	}
-	if err := writeAtomic(dst, path, data); err != nil {
+	if err := writeAtomic(dst, path, func(w io.Writer) error { return encodeState(w, st) }); err != nil {
 		return fmt.Errorf("merge history: %w", err)
 	}
 	return nil
@@ -189,7 +186,7 @@ func Export(dir, path string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("export history: %w", err)
 	}
-	if err := writeAtomic(out, path, data); err != nil {
+	if err := writeAtomic(out, path, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 		return fmt.Errorf("export history: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -179,6 +180,10 @@ func (s *Store) Save() error {
 	removeTemps(s.dir) // under the lock, any temp file is a crashed writer's
 
 	path := filepath.Join(s.dir, fileName)
+	// The file is read again (another run may have saved meanwhile) and
+	// the ops replayed onto it; the state read at the start is not needed
+	// for that, so it is let go first rather than held twice.
+	s.st = newState()
 	st, _, err := load(path)
 	if err != nil {
 		return fmt.Errorf("save history: %w", err)
@@ -198,11 +203,7 @@ func (s *Store) Save() error {
 	}
 	st.prune(s.keepRuns(), s.maxTests())
 
-	data, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("save history: %w", err)
-	}
-	if err := writeAtomic(s.dir, path, data); err != nil {
+	if err := writeAtomic(s.dir, path, func(w io.Writer) error { return encodeState(w, st) }); err != nil {
 		return fmt.Errorf("save history: %w", err)
 	}
 	st.Files = nil
@@ -226,13 +227,13 @@ func (s *Store) maxTests() int {
 }
 
 // writeAtomic replaces path with data: temp file, fsync, rename, fsync dir.
-func writeAtomic(dir, path string, data []byte) error {
+func writeAtomic(dir, path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(dir, tmpGlob)
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}
