@@ -17,6 +17,7 @@ import (
 	"github.com/volley-test/volley/internal/fixture"
 	"github.com/volley-test/volley/internal/report"
 	"github.com/volley-test/volley/internal/shard"
+	"github.com/volley-test/volley/internal/testenv"
 )
 
 // volleyExe is the `volley` command testscript.Main put on PATH: a copy of
@@ -79,27 +80,11 @@ func testCorpus(t *testing.T, dir string) string {
 	return filepath.Join(dir, "volley.toml")
 }
 
-// fixtureExe is the fixture alone (internal/fixture/testdata/fixturemain),
-// built for the test without -race: a corpus runs dozens of processes, and
-// each start of this race-instrumented test binary costs far more. Without
-// a go command it is this test binary, which also acts as the fixture.
+// fixtureExe is the fixture alone, built without -race (see
+// testenv.PlainFixture).
 func fixtureExe(t *testing.T) string {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		return self
-	}
-	exe := filepath.Join(t.TempDir(), "fixture")
-	cmd := exec.Command(gobin, "build", "-o", exe, "../fixture/testdata/fixturemain")
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the fixture: %v\n%s", err, out)
-	}
-	return exe
+	return testenv.PlainFixture(t, "../fixture/testdata/fixturemain")
 }
 
 func copyHistory(t *testing.T, from, to string) {
@@ -131,6 +116,7 @@ func merge(out string, dirs ...string) (string, string, int) {
 // gap. The hash runs keep the result cache on, so every shard also
 // reports the cached suites; they must count once.
 func TestMergeReproducesUnsharded(t *testing.T) {
+	t.Parallel()
 	volleyExe(t)
 	work := t.TempDir()
 	cfg := testCorpus(t, filepath.Join(work, "corpus"))

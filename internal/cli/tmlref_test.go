@@ -64,6 +64,7 @@ func aloneVerdict(t *testing.T, exe string, i int, timeout time.Duration, cov st
 // the merged coverage is the union of what the files that return write
 // when run alone.
 func TestTMLReferenceSuitesVerdictsEqualRunningAlone(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var paths []string
 	names := make([]string, 0, len(tmlShapes))

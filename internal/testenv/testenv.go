@@ -12,8 +12,11 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -49,3 +52,28 @@ func Scale(d time.Duration) time.Duration { return time.Duration(float64(d) * fa
 
 // Race reports whether the test binary was built with -race.
 func Race() bool { return raceEnabled }
+
+// PlainFixture builds volley's fixture alone (the package in dir, normally
+// internal/fixture/testdata/fixturemain) without -race into a temporary
+// directory of t. A corpus of fixture suites starts dozens of processes,
+// and a suite may print a great deal; the race-instrumented test binary
+// would spend the test's time doing that. Without a go command it returns
+// the test binary itself, which must then act as the fixture.
+func PlainFixture(t testing.TB, dir string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		return self
+	}
+	exe := filepath.Join(t.TempDir(), "fixture")
+	cmd := exec.Command(gobin, "build", "-o", exe, "./"+filepath.ToSlash(filepath.Clean(dir)))
+	cmd.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the fixture: %v\n%s", err, out)
+	}
+	return exe
+}
