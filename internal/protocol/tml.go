@@ -265,7 +265,7 @@ type tmlSession struct {
 	probe    bool // a --test-index probe past the known tests: its verdict widens the window
 	tail     bool // the last known index: when it ends, a probe looks past it
 	last     int  // the highest index reported so far, -1 for none
-	reported map[int]bool
+	reported indexSet // the indices that printed a result line
 	failed   bool  // a FAIL line was reported
 	buried   []int // indices whose result line was glued to the end of other output
 	warns    []string
@@ -288,7 +288,7 @@ func (t *tmlSession) Line(line []byte) []Outcome {
 		t.warns = append(t.warns, fmt.Sprintf("%s: asked for test %d, got a result line for test %d; ignored", s.Name, t.index, r.Index))
 		return nil
 	}
-	if t.reported[r.Index] {
+	if t.reported.has(r.Index) {
 		t.warns = append(t.warns, fmt.Sprintf("%s: test %d reported twice; the first result stands", s.Name, r.Index))
 		return nil
 	}
@@ -298,10 +298,7 @@ func (t *tmlSession) Line(line []byte) []Outcome {
 			return nil
 		}
 	}
-	if t.reported == nil {
-		t.reported = map[int]bool{}
-	}
-	t.reported[r.Index] = true
+	t.reported.add(r.Index)
 	if r.Index > t.last {
 		t.last = r.Index
 	}
@@ -335,7 +332,7 @@ func (t *tmlSession) noticeBuried(line []byte) {
 
 func (t *tmlSession) Running() string {
 	if t.index >= 0 {
-		if t.reported[t.index] {
+		if t.reported.has(t.index) {
 			return ""
 		}
 		return t.st.name(t.index)
@@ -360,7 +357,7 @@ func (t *tmlSession) Exit(x Exit) ([]Outcome, []*Unit) {
 func (t *tmlSession) gaps() []int {
 	var g []int
 	for i := 0; i < t.last; i++ {
-		if !t.reported[i] {
+		if !t.reported.has(i) {
 			g = append(g, i)
 		}
 	}
@@ -386,7 +383,7 @@ func (t *tmlSession) exitRunAll(x Exit) ([]Outcome, []*Unit) {
 	gaps := t.gaps()
 	if clean && x.Code == 0 {
 		// The suite ran to its end.
-		if len(t.reported) == 0 && st.known == 0 && len(t.buried) == 0 {
+		if t.reported.len() == 0 && st.known == 0 && len(t.buried) == 0 {
 			if s.TestNames != nil {
 				return nil, nil // known to hold no tests
 			}
@@ -459,7 +456,7 @@ func (t *tmlSession) exitIndex(x Exit) ([]Outcome, []*Unit) {
 	st := t.st
 	name := st.name(t.index)
 	clean := !x.TimedOut && x.Signal == "" && x.Err == nil
-	if clean && x.Code == TMLExitBadIndex && !t.reported[t.index] {
+	if clean && x.Code == TMLExitBadIndex && !t.reported.has(t.index) {
 		// Past the last test: the suite ends here.
 		if t.index < len(s.TestNames) {
 			t.warns = append(t.warns, fmt.Sprintf("%s: answered 99 (no such test) for test %d, but it was expected to hold %d tests; is the executable older than its test list?", s.Name, t.index, st.known))
@@ -478,7 +475,7 @@ func (t *tmlSession) exitIndex(x Exit) ([]Outcome, []*Unit) {
 	}
 	var outs []Outcome
 	failed := false
-	if t.reported[t.index] {
+	if t.reported.has(t.index) {
 		// A producer that prints its line under --test-index too: the line
 		// was the verdict.
 		if !clean || x.Code != 0 && x.Code != 1 {
@@ -566,3 +563,27 @@ func clipString(s string, n int) string {
 	}
 	return s
 }
+
+// indexSet is a set of test indices, a bit each: a --run-all of 100,000
+// tests remembers which reported in 12 KiB rather than a map of megabytes.
+type indexSet struct {
+	bits []uint64
+	n    int
+}
+
+func (s *indexSet) has(i int) bool {
+	return i >= 0 && i/64 < len(s.bits) && s.bits[i/64]&(1<<(i%64)) != 0
+}
+
+func (s *indexSet) add(i int) {
+	if i < 0 || s.has(i) {
+		return
+	}
+	for i/64 >= len(s.bits) {
+		s.bits = append(s.bits, 0)
+	}
+	s.bits[i/64] |= 1 << (i % 64)
+	s.n++
+}
+
+func (s *indexSet) len() int { return s.n }
