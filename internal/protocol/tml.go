@@ -262,12 +262,12 @@ func clip(b []byte) string {
 type tmlSession struct {
 	st       *tmlState
 	index    int
-	probe    bool // a --test-index probe past the known tests: its verdict widens the window
-	tail     bool // the last known index: when it ends, a probe looks past it
-	last     int  // the highest index reported so far, -1 for none
+	probe    bool     // a --test-index probe past the known tests: its verdict widens the window
+	tail     bool     // the last known index: when it ends, a probe looks past it
+	last     int      // the highest index reported so far, -1 for none
 	reported indexSet // the indices that printed a result line
-	failed   bool  // a FAIL line was reported
-	buried   []int // indices whose result line was glued to the end of other output
+	failed   bool     // a FAIL line was reported
+	buried   []int    // indices whose result line was glued to the end of other output
 	warns    []string
 }
 
