@@ -39,6 +39,13 @@ type Options struct {
 	Interrupt <-chan os.Signal
 	// Inspect asks for a listing of every running test (SIGUSR1, `t`).
 	Inspect <-chan os.Signal
+	// Suspend delivers the terminal's stop request (SIGTSTP: Ctrl-Z). The
+	// dispatcher stops every running test (their whole process trees),
+	// calls Stop, which suspends volley itself and returns once it is
+	// continued (`fg`), then continues the tests. Time spent stopped counts
+	// toward no test's timeout, slow warning or duration.
+	Suspend <-chan os.Signal
+	Stop    func()
 	// TempDir receives capture spill files.
 	TempDir string
 	// Preset are results decided without running (ignored tests, cached
@@ -198,6 +205,8 @@ func (d *Dispatcher) Run() event.Stats {
 			d.interrupt()
 		case <-d.o.Inspect:
 			d.inspect()
+		case <-d.o.Suspend:
+			d.suspend()
 		}
 	}
 	if d.stopping {

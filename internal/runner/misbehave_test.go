@@ -25,6 +25,7 @@ import (
 	"github.com/volley-test/volley/internal/fixture"
 	"github.com/volley-test/volley/internal/protocol"
 	"github.com/volley-test/volley/internal/runner"
+	"github.com/volley-test/volley/internal/testenv"
 )
 
 // init makes this test binary a fixture when it is started as one (a suite
@@ -601,5 +602,61 @@ func TestMisbehaveMaxRSSIsTheTests(t *testing.T) {
 	if res.MaxRSS >= 32<<20 {
 		t.Errorf("true(1) is reported with a peak RSS of %d MiB, the size of the process that started it "+
 			"(want its own few MiB): the memory budget would expect every test to be as big as volley", res.MaxRSS>>20)
+	}
+}
+
+// procState is the state letter of pid in /proc ('T' when stopped), or 0.
+func procState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
+}
+
+// Ctrl-Z: the running test is stopped with volley, and continued with it;
+// the time spent stopped, longer than the timeout, counts toward neither
+// its timeout nor its duration.
+func TestMisbehaveSuspend(t *testing.T) {
+	dir := t.TempDir()
+	timeout := testenv.Scale(500 * time.Millisecond)
+	s := mbSuite(t, dir, "s", "test say=started sleep=100ms pass")
+	suspend := make(chan os.Signal, 1)
+	var pid int
+	var stoppedSeen bool
+	watch := func(e *event.Event) {
+		if e.Kind == event.ProcStart && e.Proc.Suite == "s" {
+			pid = e.Proc.PID
+			suspend <- syscall.SIGTSTP
+		}
+	}
+	stop := func() {
+		testenv.WaitFor(t, timeout, "the test to be stopped", func() bool { return procState(pid) == 'T' })
+		stoppedSeen = true
+		// Stay stopped past the test's deadline: time passing is what is
+		// tested here.
+		time.Sleep(timeout + timeout/2)
+		if st := procState(pid); st != 'T' {
+			t.Errorf("the test is in state %q while volley is stopped, want T", st)
+		}
+	}
+	r := mbDispatchWatch(t, runner.Options{Jobs: 1, Timeout: timeout, Suspend: suspend, Stop: stop}, 4*timeout+testenv.Scale(30*time.Second), watch, s)
+	if !stoppedSeen {
+		t.Fatal("Stop was not called")
+	}
+	res := r.final(t, "s")
+	if res.Status != event.Pass {
+		t.Fatalf("after a stop longer than its timeout the test is %s (%s), want PASS", res.Status, res.Reason)
+	}
+	if res.Duration >= timeout {
+		t.Errorf("duration %s counts the time stopped (timeout %s)", res.Duration, timeout)
+	}
+	msgs := strings.Join(r.messages(event.Info), "\n")
+	if !strings.Contains(msgs, "suspended: 1 running tests stopped") || !strings.Contains(msgs, "continued after") {
+		t.Errorf("no suspend/continue messages: %q", msgs)
 	}
 }

@@ -142,3 +142,34 @@ func (d *Dispatcher) inspect() {
 	}
 	d.send(&event.Event{Kind: event.Info, Message: b.String()})
 }
+
+// suspend handles SIGTSTP: every running test is stopped, volley stops
+// (Options.Stop), and when it is continued the tests continue with every
+// clock of the run moved on by the time spent stopped.
+func (d *Dispatcher) suspend() {
+	for _, r := range d.running {
+		r.ask(proc.ReqStop)
+	}
+	d.send(&event.Event{Kind: event.Info, Message: fmt.Sprintf("suspended: %d running tests stopped; `fg` continues them", len(d.running))})
+	start := time.Now()
+	if d.o.Stop != nil {
+		d.o.Stop()
+	}
+	paused := time.Since(start)
+	later := func(t *time.Time) {
+		if !t.IsZero() {
+			*t = t.Add(paused)
+		}
+	}
+	for _, r := range d.running {
+		later(&r.deadline)
+		later(&r.slowAt)
+		later(&r.killAt)
+		later(&r.curStart)
+		r.ask(proc.ReqCont)
+	}
+	for i := range d.delayed {
+		later(&d.delayed[i].at)
+	}
+	d.send(&event.Event{Kind: event.Info, Message: fmt.Sprintf("continued after %s stopped", paused.Round(time.Millisecond))})
+}
