@@ -1,0 +1,109 @@
+package tty
+
+import (
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// Foreground reports whether the calling process's group is the terminal
+// f's foreground process group: only then may it change the terminal's
+// settings or read from it without being stopped (SIGTTOU, SIGTTIN).
+func Foreground(f *os.File) bool {
+	pg, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	return err == nil && pg == syscall.Getpgrp()
+}
+
+// Keys reads single key presses from a terminal: canonical mode and echo
+// off, output processing untouched (so a live view still draws). Create it
+// with WatchKeys.
+type Keys struct {
+	f   *os.File
+	key func(byte)
+
+	mu      sync.Mutex
+	saved   *unix.Termios // the settings found; nil when none were changed
+	reading bool
+}
+
+// WatchKeys calls key for every key pressed on f while volley is in the
+// terminal's foreground. It returns nil when f is not a terminal. In the
+// background (`volley test ... &`) it changes nothing and reads nothing
+// until Resume finds volley in the foreground.
+func WatchKeys(f *os.File, key func(byte)) *Keys {
+	if !IsTerminal(f) {
+		return nil
+	}
+	k := &Keys{f: f, key: key}
+	k.Resume()
+	return k
+}
+
+// Pause puts the terminal back as it was found (before volley stops on
+// Ctrl-Z, and when the run ends).
+func (k *Keys) Pause() {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.saved != nil {
+		_ = unix.IoctlSetTermios(int(k.f.Fd()), unix.TCSETS, k.saved)
+		k.saved = nil
+	}
+}
+
+// Resume enters key mode again if volley is in the foreground (after fg).
+func (k *Keys) Resume() {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	fd := int(k.f.Fd())
+	if k.saved != nil || !Foreground(k.f) {
+		return
+	}
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return
+	}
+	raw := *old
+	raw.Lflag &^= unix.ICANON | unix.ECHO
+	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
+		return
+	}
+	k.saved = old
+	if !k.reading {
+		k.reading = true
+		go k.read()
+	}
+}
+
+// Close is Pause; the reader ends with the process.
+func (k *Keys) Close() { k.Pause() }
+
+func (k *Keys) read() {
+	buf := make([]byte, 1)
+	for {
+		n, err := k.f.Read(buf)
+		if err != nil {
+			k.mu.Lock()
+			k.reading = false
+			k.mu.Unlock()
+			return
+		}
+		if n == 1 {
+			k.key(buf[0])
+		}
+	}
+}
