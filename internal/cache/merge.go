@@ -171,7 +171,7 @@ func mergeTest(a, b *TestHistory) *TestHistory {
 // (written atomically), for `volley history export`. It fails when dir has
 // no history.
 func Export(dir, path string) error {
-	data, err := os.ReadFile(filepath.Join(dir, fileName))
+	data, err := ReadBounded(filepath.Join(dir, fileName), MaxStateSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("export history: %s holds no history (run volley test first)", dir)
 	}

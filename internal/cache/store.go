@@ -96,9 +96,13 @@ func Open(dir string) (*Store, []string, error) {
 // load reads a state file: nil and no warning when there is none, nil and
 // a warning when it is unusable.
 func load(path string) (*state, string, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadBounded(path, MaxStateSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", nil
+	}
+	var odd *NotRegularError
+	if errors.As(err, &odd) || errors.Is(err, ErrTooBig) {
+		return nil, fmt.Sprintf("history file %v; starting a new one", err), nil
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("read history: %w", err)

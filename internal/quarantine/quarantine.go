@@ -5,7 +5,6 @@
 package quarantine
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,25 +22,24 @@ const FileName = "quarantine.txt"
 
 const header = "# tests in quarantine: they run, but their failures do not fail the run\n"
 
+// maxList bounds what is read of the list.
+const maxList = 64 << 20
+
 // Read returns the names in dir's list; no list is an empty one.
 func Read(dir string) (map[string]bool, error) {
 	set := map[string]bool{}
-	f, err := os.Open(filepath.Join(dir, FileName))
+	path := filepath.Join(dir, FileName)
+	data, err := cache.ReadBounded(path, maxList)
 	if errors.Is(err, fs.ErrNotExist) {
 		return set, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("quarantine: %w", err)
+		return nil, fmt.Errorf("quarantine: read %s: %w", path, err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+	for _, l := range strings.Split(string(data), "\n") {
+		if l := strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
 			set[l] = true
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("quarantine: read %s: %w", f.Name(), err)
 	}
 	return set, nil
 }
