@@ -26,8 +26,10 @@ import (
 const drainDelay = 300 * time.Millisecond
 
 // drainCap bounds how long a pipe kept full by a descendant volley could
-// not kill is read after its process exited.
-const drainCap = 30 * time.Second
+// not kill is read after its process exited. It never cuts what was in the
+// pipes when the process exited: only once more than the pipes can hold
+// has been read since does a writer still feeding them count as such.
+var drainCap = 30 * time.Second
 
 // maxLine bounds the part of an output line given to a protocol parser.
 const maxLine = 64 << 10
@@ -179,7 +181,7 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
-	drain(drained, outR, errR)
+	drain(drained, r.capture.Len, outR, errR)
 	outR.Close()
 	errR.Close()
 
@@ -218,15 +220,23 @@ func (r *running) ask(q string) {
 }
 
 // drain waits for the readers of a process's pipes to reach EOF (drained
-// closes). Everything already in the pipes is read: a deadline is set only
-// when both pipes are empty and still not at EOF for drainDelay, which means
-// a descendant outside the process's group holds them open and writes
-// nothing (it was killed, or is being). The process itself has exited, so
-// anything it wrote is in the pipe or already read.
-func drain(drained <-chan struct{}, pipes ...*os.File) {
+// closes). Everything already in the pipes is read, however long that
+// takes on a loaded machine: a deadline is set only when both pipes are
+// empty and still not at EOF for drainDelay, which means a descendant
+// outside the process's group holds them open and writes nothing (it was
+// killed, or is being), or when, after drainCap, more has been read since
+// the exit than the pipes hold (read counts the bytes read so far), which
+// means such a descendant keeps writing. The process itself has exited, so
+// anything it wrote is in the pipes or already read.
+func drain(drained <-chan struct{}, read func() int64, pipes ...*os.File) {
 	t := time.NewTimer(drainDelay)
 	defer t.Stop()
 	capAt := time.Now().Add(drainCap)
+	start := read()
+	var held int64
+	for _, f := range pipes {
+		held += int64(pipeSize(f))
+	}
 	for {
 		select {
 		case <-drained:
@@ -236,7 +246,7 @@ func drain(drained <-chan struct{}, pipes ...*os.File) {
 			for _, f := range pipes {
 				empty = empty && unread(f) == 0
 			}
-			if empty || now.After(capAt) {
+			if empty || now.After(capAt) && read()-start > held {
 				for _, f := range pipes {
 					_ = f.SetReadDeadline(now)
 				}
@@ -246,6 +256,20 @@ func drain(drained <-chan struct{}, pipes ...*os.File) {
 			t.Reset(drainDelay)
 		}
 	}
+}
+
+// pipeSize is the capacity of pipe f (F_GETPIPE_SZ); 1 MiB, the most an
+// unprivileged process may set, when it cannot be known.
+func pipeSize(f *os.File) int {
+	n := 1 << 20
+	if sc, err := f.SyscallConn(); err == nil {
+		_ = sc.Control(func(fd uintptr) {
+			if v, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0); err == nil && v > 0 {
+				n = v
+			}
+		})
+	}
+	return n
 }
 
 // unread is the number of bytes waiting in pipe f (FIONREAD); 0 when it

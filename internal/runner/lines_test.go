@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
+	"time"
+
+	"github.com/volley-test/volley/internal/testenv"
 )
 
 // lineChunkReader returns the data in reads of the given sizes, cycling.
@@ -129,4 +134,92 @@ func clipLine(s string) string {
 		return s[:40] + "..."
 	}
 	return s
+}
+
+// What is in a pipe when its writer has exited is read to the end, even by
+// a reader slower than drainCap (a loaded machine, a race-instrumented
+// volley): the cap is for a writer that keeps feeding the pipe.
+func TestDrainReadsWhatThePipeHeld(t *testing.T) {
+	old := drainCap
+	drainCap = 20 * time.Millisecond
+	defer func() { drainCap = old }()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	want := bytes.Repeat([]byte("TML_RESULT:1:PASS:0\n"), 3000) // 60 KB, less than a pipe holds
+	if _, err := w.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	w.Close() // the process has exited
+	var got bytes.Buffer
+	var n atomic.Int64
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		buf := make([]byte, 4<<10)
+		for {
+			k, err := r.Read(buf)
+			got.Write(buf[:k])
+			n.Add(int64(k))
+			if err != nil {
+				return
+			}
+			time.Sleep(40 * time.Millisecond) // slower in all than the cap and drainDelay
+		}
+	}()
+	drain(drained, n.Load, r)
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("read %d of the %d bytes the pipe held", got.Len(), len(want))
+	}
+}
+
+// A writer that goes on feeding the pipe after its process exited is cut
+// off once drainCap has passed and more than the pipe holds was read.
+func TestDrainCutsAWriterThatGoesOn(t *testing.T) {
+	old := drainCap
+	drainCap = 50 * time.Millisecond
+	defer func() { drainCap = old }()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		line := bytes.Repeat([]byte("x"), 4096)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := w.Write(line); err != nil {
+				return
+			}
+		}
+	}()
+	var n atomic.Int64
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		buf := make([]byte, 64<<10)
+		for {
+			k, err := r.Read(buf)
+			n.Add(int64(k))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	done := make(chan struct{})
+	go func() { drain(drained, n.Load, r); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(testenv.Scale(30 * time.Second)):
+		t.Fatal("drain did not stop reading a pipe fed forever")
+	}
 }
