@@ -181,7 +181,7 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
-	drain(drained, r.capture.Len, outR, errR)
+	cut := drain(drained, r.capture.Len, outR, errR)
 	outR.Close()
 	errR.Close()
 
@@ -201,7 +201,11 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 	ei.x = x
 	outs, follow := u.Session.Exit(x)
 	ei.followUp = follow
-	send(msg{outcomes: outs, offset: r.capture.Len(), warns: u.Session.Warnings(), exited: ei})
+	warns := u.Session.Warnings()
+	if cut {
+		warns = append(warns, fmt.Sprintf("%s: stopped reading its output %s after it exited: a process outside its group went on writing to its pipes; what it wrote after that is not kept", u.Label, drainCap))
+	}
+	send(msg{outcomes: outs, offset: r.capture.Len(), warns: warns, exited: ei})
 }
 
 // ask sends the process of r a request (proc.Req*). It never blocks the
@@ -228,7 +232,8 @@ func (r *running) ask(q string) {
 // the exit than the pipes hold (read counts the bytes read so far), which
 // means such a descendant keeps writing. The process itself has exited, so
 // anything it wrote is in the pipes or already read.
-func drain(drained <-chan struct{}, read func() int64, pipes ...*os.File) {
+// It reports whether it cut a writer off.
+func drain(drained <-chan struct{}, read func() int64, pipes ...*os.File) (cut bool) {
 	t := time.NewTimer(drainDelay)
 	defer t.Stop()
 	capAt := time.Now().Add(drainCap)
@@ -240,7 +245,7 @@ func drain(drained <-chan struct{}, read func() int64, pipes ...*os.File) {
 	for {
 		select {
 		case <-drained:
-			return
+			return false
 		case now := <-t.C:
 			empty := true
 			for _, f := range pipes {
@@ -251,7 +256,7 @@ func drain(drained <-chan struct{}, read func() int64, pipes ...*os.File) {
 					_ = f.SetReadDeadline(now)
 				}
 				<-drained
-				return
+				return !empty
 			}
 			t.Reset(drainDelay)
 		}

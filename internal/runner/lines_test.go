@@ -169,7 +169,9 @@ func TestDrainReadsWhatThePipeHeld(t *testing.T) {
 			time.Sleep(40 * time.Millisecond) // slower in all than the cap and drainDelay
 		}
 	}()
-	drain(drained, n.Load, r)
+	if drain(drained, n.Load, r) {
+		t.Error("drain reported a cut")
+	}
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("read %d of the %d bytes the pipe held", got.Len(), len(want))
 	}
@@ -216,9 +218,13 @@ func TestDrainCutsAWriterThatGoesOn(t *testing.T) {
 		}
 	}()
 	done := make(chan struct{})
-	go func() { drain(drained, n.Load, r); close(done) }()
+	var cut bool
+	go func() { cut = drain(drained, n.Load, r); close(done) }()
 	select {
 	case <-done:
+		if !cut {
+			t.Error("drain did not report that it cut the writer off")
+		}
 	case <-time.After(testenv.Scale(30 * time.Second)):
 		t.Fatal("drain did not stop reading a pipe fed forever")
 	}
