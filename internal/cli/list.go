@@ -59,7 +59,7 @@ func listSuites(o *runOptions, fs changedFunc, args []string, asJSON bool, w io.
 		o.noCache = true
 		mem = openMemory(stateDir(o, cfg, cwd), o, os.Stderr)
 	}
-	pl, _, err := makePlan(o, cfg, cwd, args, mem, io.Discard)
+	pl, _, err := makePlan(o, cfg, cwd, args, mem, nil, io.Discard)
 	if err != nil {
 		return err
 	}

@@ -86,10 +86,9 @@ func runTests(o *runOptions, fs interface{ Changed(string) bool }, args []string
 		fmt.Fprintf(stderr, "volley: warning: %v; if volley is killed, its tests' descendants may survive\n", err)
 	}
 	defer dog.Stop()
-	// Listing processes inherit volley's environment: mark it for them.
-	os.Setenv(proc.CookieVar, cookie+".list")
-	defer os.Unsetenv(proc.CookieVar)
-	pl, suites, err := makePlan(o, cfg, cwd, args, mem, stderr)
+	// Listing processes carry the run's mark too.
+	listEnv := []string{proc.CookieVar + "=" + cookie + ".list"}
+	pl, suites, err := makePlan(o, cfg, cwd, args, mem, listEnv, stderr)
 	if err != nil {
 		proc.Sweep(cookie)
 		return err
@@ -266,7 +265,7 @@ func termWidth(w io.Writer) int {
 }
 
 // makePlan discovers the suites and plans the run.
-func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *memory, stderr io.Writer) (*plan.Plan, []*protocol.Suite, error) {
+func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *memory, listEnv []string, stderr io.Writer) (*plan.Plan, []*protocol.Suite, error) {
 	found, err := discover.Discover(discover.Request{
 		Args: args, Config: cfg, Protocol: o.protocol, Cwd: cwd, RunIgnored: o.runIgnored,
 		Filter: o.filter, Suites: o.suites,
@@ -295,7 +294,7 @@ func makePlan(o *runOptions, cfg *config.File, cwd string, args []string, mem *m
 	if order == plan.OrderRandom {
 		fmt.Fprintf(stderr, "volley: random order, seed %d (rerun with --order random:%d)\n", seed, seed)
 	}
-	po := plan.Options{Filter: filter, Jobs: o.jobs, Order: order, Seed: seed}
+	po := plan.Options{Filter: filter, Jobs: o.jobs, Order: order, Seed: seed, ListEnv: listEnv}
 	if mem != nil {
 		po.Est = estimator{mem}
 		po.Cache = mem
