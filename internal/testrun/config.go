@@ -40,7 +40,7 @@ type Config struct {
 	SlowTimeout  time.Duration // warn about a test running longer, and again each period
 	SlowSet      bool          // SlowTimeout was asked for: no harness default replaces it
 	LeakFail     bool          // a test that leaves processes behind fails
-	MemoryBudget int64         // bytes; 0: none; negative: half the memory available at the start
+	MemoryBudget int64         // bytes; 0: none; negative: half the memory available when the tests start
 	NoDiagnose   bool          // kill hung tests without collecting stack dumps first
 
 	ExplainCache bool   // say why each suite missed the cache
