@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/volley-test/volley/internal/config"
 	"github.com/volley-test/volley/internal/discover"
+	"github.com/volley-test/volley/internal/testrun"
 )
 
 func newListCmd() *cobra.Command {
@@ -54,14 +54,9 @@ func listSuites(o *runOptions, fs changedFunc, args []string, asJSON bool, w io.
 	if err := applyConfig(o, cfg, fs); err != nil {
 		return err
 	}
-	var mem *memory
-	if o.failedOnly {
-		o.noCache = true
-		mem = openMemory(stateDir(o, cfg, cwd), o, os.Stderr)
-	}
-	pl, _, err := makePlan(o, cfg, cwd, args, mem, io.Discard)
+	pl, err := testrun.Plan(o.config(cfg, cwd), args, os.Stderr)
 	if err != nil {
-		return err
+		return runError(err)
 	}
 	var out []listedSuite
 	seen := map[string]int{}
@@ -96,7 +91,7 @@ func listSuites(o *runOptions, fs changedFunc, args []string, asJSON bool, w io.
 // listModules is `volley test --list-suites`: the test modules of a TML
 // checkout, as `tml test --list-suites` prints them, with what --suite
 // selects each one.
-func listModules(cfg *config.File, cwd string, args []string, o *runOptions, w io.Writer) error {
+func listModules(cwd string, w io.Writer) error {
 	ck, err := discover.FindCheckout(cwd)
 	if err != nil {
 		return usage(err)

@@ -7,15 +7,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/volley-test/volley/internal/bytesize"
 	"github.com/volley-test/volley/internal/config"
-	"github.com/volley-test/volley/internal/plan"
-	"github.com/volley-test/volley/internal/protocol"
+	"github.com/volley-test/volley/internal/statedir"
+	"github.com/volley-test/volley/internal/testrun"
 )
 
 // runOptions are the options of `volley test` (and the demo).
@@ -36,7 +35,7 @@ type runOptions struct {
 	format     string
 	runIgnored bool
 	order      string
-	reports    reportFlags
+	reports    testrun.Reports
 
 	retries     int
 	flakyResult string
@@ -52,8 +51,8 @@ type runOptions struct {
 	partition    string
 	outputDir    string
 
-	remote  remoteFlags
-	cover   coverageFlags
+	remote  testrun.Remote
+	cover   testrun.Coverage
 	archive string
 
 	// The flags of `tml test`, for TML checkouts.
@@ -61,14 +60,6 @@ type runOptions struct {
 	noColor    bool
 	suites     []string // --suite=core/str: lib/core/tests/str
 	listSuites bool
-}
-
-// remoteFlags configure remote execution.
-type remoteFlags struct {
-	url, instance, headersEnv, headersFile, caCert string
-	platform                                       []string
-	jobs                                           int
-	cache                                          bool
 }
 
 func defaultRunOptions() runOptions {
@@ -97,11 +88,11 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.noCache, "no-cache", false, "run every test even if an unchanged passing result is cached")
 	fs.BoolVar(&o.runIgnored, "run-ignored", false, "also run tests the harness marks ignored or disabled")
 	fs.StringVar(&o.order, "order", "smart", "run order: smart (failed first, then longest), name, or random[:SEED]")
-	fs.StringVar(&o.reports.junit, "junit", "", "write a JUnit XML report to `FILE`")
-	fs.StringVar(&o.reports.json, "json", "", "write the event log (test2json lines) to `FILE` as events happen; - for stdout")
-	fs.StringVar(&o.reports.html, "html", "", "write a self-contained HTML report with a timeline to `FILE`")
-	fs.StringVar(&o.reports.format, "format", "auto", "terminal output: auto, live, plain, line (a line per test) or verbose")
-	fs.IntVar(&o.reports.slowest, "slowest", 0, "list the `N` slowest tests in the summary")
+	fs.StringVar(&o.reports.JUnit, "junit", "", "write a JUnit XML report to `FILE`")
+	fs.StringVar(&o.reports.JSON, "json", "", "write the event log (test2json lines) to `FILE` as events happen; - for stdout")
+	fs.StringVar(&o.reports.HTML, "html", "", "write a self-contained HTML report with a timeline to `FILE`")
+	fs.StringVar(&o.reports.Format, "format", "auto", "terminal output: auto, live, plain, line (a line per test) or verbose")
+	fs.IntVar(&o.reports.Slowest, "slowest", 0, "list the `N` slowest tests in the summary")
 	fs.IntVar(&o.retries, "retries", 0, "run a failing test up to `N` more times; one that then passes is FLAKY")
 	fs.StringVar(&o.flakyResult, "flaky-result", "pass", "what a flaky test counts as: pass or fail")
 	fs.Var((*seconds)(&o.slowTimeout), "slow-timeout", "warn about a test running longer than `DUR`, and again each period (0: never)")
@@ -113,19 +104,19 @@ func addRunFlags(fs *pflag.FlagSet, o *runOptions) {
 	fs.BoolVar(&o.failedOnly, "failed", false, "run only the last run's failures, plus tests never seen")
 	fs.StringVar(&o.partition, "partition", "", "run one shard: hash:K/N, slice:K/N or time:K/N (default: from the CI environment)")
 	fs.StringVar(&o.outputDir, "output-dir", "", "write this run's event log, JUnit, plan and history into `DIR` (for volley merge)")
-	fs.StringVar(&o.remote.url, "remote", "", "run tests on a Remote Execution API service: grpc://HOST:PORT or grpcs://HOST:PORT")
-	fs.StringVar(&o.remote.instance, "remote-instance", "", "remote execution instance `NAME`")
-	fs.StringArrayVar(&o.remote.platform, "remote-platform", nil, "platform property `K=V` workers must match (repeatable)")
-	fs.IntVar(&o.remote.jobs, "remote-jobs", 32, "remote actions in flight at once (independent of local cores)")
-	fs.BoolVar(&o.remote.cache, "remote-cache", false, "share results through the service's action cache")
-	fs.StringVar(&o.remote.headersEnv, "remote-headers-env", "", "environment variable `NAME` holding \"Key: Value\" header lines (auth)")
-	fs.StringVar(&o.remote.headersFile, "remote-headers-file", "", "`FILE` of \"Key: Value\" header lines (auth)")
-	fs.StringVar(&o.remote.caCert, "remote-ca", "", "PEM `FILE` of the CA for grpcs:// (default: system roots)")
-	fs.BoolVar(&o.cover.on, "coverage", false, "give every test process its own coverage file and merge them (tml, Go -cover, LLVM)")
-	fs.StringVar(&o.cover.output, "coverage-output", "", "write coverage reports into `DIR`, or name the HTML report FILE.html (default .volley/coverage; build/coverage in a TML checkout); implies --coverage")
-	fs.StringArrayVar(&o.cover.sources, "coverage-source", nil, "scan TML library sources in `DIR` for every function, for coverage percentages (repeatable; default lib/core lib/std lib/test in a TML checkout)")
-	fs.StringVar(&o.cover.functions, "coverage-functions", "", "`FILE` listing every library function, one per line, for coverage percentages")
-	fs.StringArrayVar(&o.cover.objects, "coverage-object", nil, "another instrumented binary the tests run, for LLVM coverage (repeatable)")
+	fs.StringVar(&o.remote.URL, "remote", "", "run tests on a Remote Execution API service: grpc://HOST:PORT or grpcs://HOST:PORT")
+	fs.StringVar(&o.remote.Instance, "remote-instance", "", "remote execution instance `NAME`")
+	fs.StringArrayVar(&o.remote.Platform, "remote-platform", nil, "platform property `K=V` workers must match (repeatable)")
+	fs.IntVar(&o.remote.Jobs, "remote-jobs", 32, "remote actions in flight at once (independent of local cores)")
+	fs.BoolVar(&o.remote.Cache, "remote-cache", false, "share results through the service's action cache")
+	fs.StringVar(&o.remote.HeadersEnv, "remote-headers-env", "", "environment variable `NAME` holding \"Key: Value\" header lines (auth)")
+	fs.StringVar(&o.remote.HeadersFile, "remote-headers-file", "", "`FILE` of \"Key: Value\" header lines (auth)")
+	fs.StringVar(&o.remote.CACert, "remote-ca", "", "PEM `FILE` of the CA for grpcs:// (default: system roots)")
+	fs.BoolVar(&o.cover.On, "coverage", false, "give every test process its own coverage file and merge them (tml, Go -cover, LLVM)")
+	fs.StringVar(&o.cover.Output, "coverage-output", "", "write coverage reports into `DIR`, or name the HTML report FILE.html (default .volley/coverage; build/coverage in a TML checkout); implies --coverage")
+	fs.StringArrayVar(&o.cover.Sources, "coverage-source", nil, "scan TML library sources in `DIR` for every function, for coverage percentages (repeatable; default lib/core lib/std lib/test in a TML checkout)")
+	fs.StringVar(&o.cover.Functions, "coverage-functions", "", "`FILE` listing every library function, one per line, for coverage percentages")
+	fs.StringArrayVar(&o.cover.Objects, "coverage-object", nil, "another instrumented binary the tests run, for LLVM coverage (repeatable)")
 	fs.StringVar(&o.archive, "archive", "", "run the suites packed in `FILE` by volley archive (extracted to a temporary directory)")
 	_ = fs.MarkHidden("test-threads")
 	_ = fs.MarkHidden("nocapture")
@@ -218,14 +209,14 @@ func applyConfig(o *runOptions, cfg *config.File, fs changedFunc) error {
 			*dst = *v
 		}
 	}
-	strOpt("junit", &o.reports.junit, opts.JUnit)
-	strOpt("json", &o.reports.json, opts.JSON)
-	strOpt("html", &o.reports.html, opts.HTML)
-	strOpt("format", &o.reports.format, opts.Format)
+	strOpt("junit", &o.reports.JUnit, opts.JUnit)
+	strOpt("json", &o.reports.JSON, opts.JSON)
+	strOpt("html", &o.reports.HTML, opts.HTML)
+	strOpt("format", &o.reports.Format, opts.Format)
 	strOpt("leak", &o.leak, opts.Leak)
 	strOpt("memory-budget", &o.memBudget, opts.MemoryBudget)
 	if opts.Coverage != nil && !set("coverage") {
-		o.cover.on = *opts.Coverage
+		o.cover.On = *opts.Coverage
 	}
 	if opts.Retries != nil && !set("retries") {
 		o.retries = *opts.Retries
@@ -248,7 +239,7 @@ func (o *runOptions) validate() error {
 	case o.maxFail < 0:
 		return usage(fmt.Errorf("--max-fail %d: must not be negative", o.maxFail))
 	}
-	if _, _, err := parseOrder(o.order); err != nil {
+	if _, _, err := testrun.ParseOrder(o.order); err != nil {
 		return usage(err)
 	}
 	switch {
@@ -259,10 +250,10 @@ func (o *runOptions) validate() error {
 	case o.leak != "warn" && o.leak != "fail":
 		return usage(fmt.Errorf("--leak %s: want warn or fail", o.leak))
 	}
-	switch o.reports.format {
+	switch o.reports.Format {
 	case "auto", "live", "plain", "line", "verbose":
 	default:
-		return usage(fmt.Errorf("--format %s: want auto, live, plain, line or verbose", o.reports.format))
+		return usage(fmt.Errorf("--format %s: want auto, live, plain, line or verbose", o.reports.Format))
 	}
 	if _, err := parseSize(o.memBudget); err != nil {
 		return usage(fmt.Errorf("--memory-budget %s: %v", o.memBudget, err))
@@ -274,14 +265,35 @@ func (o *runOptions) validate() error {
 		if o.verbose > 0 {
 			return usage(fmt.Errorf("--quiet and --verbose: choose one"))
 		}
-		if o.reports.format == "auto" {
-			o.reports.format = "plain"
+		if o.reports.Format == "auto" {
+			o.reports.Format = "plain"
 		}
 	}
-	if o.cover.output != "" {
-		o.cover.on = true // as in TML: naming the report asks for it
+	if o.cover.Output != "" {
+		o.cover.On = true // as in TML: naming the report asks for it
 	}
 	return nil
+}
+
+// config is the run o asks for, cfg being the volley.toml found from cwd
+// (nil when there is none).
+func (o *runOptions) config(cfg *config.File, cwd string) testrun.Config {
+	budget, _ := parseSize(o.memBudget) // checked by validate
+	return testrun.Config{
+		File: cfg, Cwd: cwd, StateDir: stateDir(o, cfg, cwd),
+		Jobs: o.jobs, Timeout: o.timeout, TimeoutSet: o.timeoutSet, Grace: o.grace, MaxFail: o.maxFail,
+		Verbose: o.verbose, Filter: o.filter, NoCapture: o.noCapture, NoColor: o.noColor,
+		Protocol: o.protocol, NoCache: o.noCache, RunIgnored: o.runIgnored, Order: o.order, Suites: o.suites,
+		Retries: o.retries, FlakyFail: o.flakyResult == "fail", SlowTimeout: o.slowTimeout, SlowSet: o.slowSet,
+		LeakFail: o.leak == "fail", MemoryBudget: budget, NoDiagnose: o.noDiagnose,
+		ExplainCache: o.explainCache, FailedOnly: o.failedOnly, Partition: o.partition, OutputDir: o.outputDir,
+		Reports: o.reports, Coverage: o.cover, Remote: o.remote,
+	}
+}
+
+// stateDir is where volley keeps its memory (see statedir.Dir).
+func stateDir(o *runOptions, cfg *config.File, cwd string) string {
+	return statedir.Dir(o.stateDir, cfg, cwd)
 }
 
 // seconds is a duration flag that also takes a bare number of seconds,
@@ -310,29 +322,6 @@ func (d *seconds) Set(s string) error {
 // changedFunc tells which flags the user set explicitly.
 type changedFunc interface{ Changed(flag string) bool }
 
-// parseOrder reads --order: smart, name, random or random:SEED. A random
-// order without a seed gets one from the clock.
-func parseOrder(s string) (plan.Order, int64, error) {
-	name, seedText, hasSeed := strings.Cut(s, ":")
-	switch plan.Order(name) {
-	case plan.OrderSmart, plan.OrderName:
-		if hasSeed {
-			return "", 0, fmt.Errorf("--order %s: only random takes a seed", s)
-		}
-		return plan.Order(name), 0, nil
-	case plan.OrderRandom:
-		if !hasSeed {
-			return plan.OrderRandom, time.Now().UnixNano() % 1000000, nil
-		}
-		seed, err := strconv.ParseInt(seedText, 10, 64)
-		if err != nil {
-			return "", 0, fmt.Errorf("--order %s: the seed must be an integer", s)
-		}
-		return plan.OrderRandom, seed, nil
-	}
-	return "", 0, fmt.Errorf("--order %s: want smart, name or random[:SEED]", s)
-}
-
 // parseSize reads a byte size: 1024, 512K, 64M, 8G. Empty means unset (-1).
 func parseSize(s string) (int64, error) {
 	if s == "" {
@@ -343,28 +332,4 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("want a size like 512M or 8G")
 	}
 	return n, nil
-}
-
-// harnessTimeouts gives every suite without a timeout of its own its
-// harness's default (go test's 10 minutes, TML's 20 seconds per file, ...),
-// unless --timeout or [run] timeout set one for the whole run.
-// Without --slow-timeout, the slow warning comes at the earliest of the
-// run's harnesses' defaults (60 s, or half a shorter limit).
-func harnessTimeouts(o *runOptions, suites []*protocol.Suite) {
-	for _, s := range suites {
-		if s.Timeout == 0 && !o.timeoutSet {
-			s.Timeout = protocol.DefaultTimeout(s.Protocol)
-		}
-		if o.slowSet {
-			continue
-		}
-		limit := s.Timeout
-		if limit == 0 {
-			limit = o.timeout
-		}
-		slow := min(protocol.DefaultSlow(s.Protocol), limit/2)
-		if o.slowTimeout == 0 || slow < o.slowTimeout {
-			o.slowTimeout = slow
-		}
-	}
 }

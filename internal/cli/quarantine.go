@@ -3,11 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/volley-test/volley/internal/config"
 	"github.com/volley-test/volley/internal/quarantine"
 )
 
@@ -59,18 +57,4 @@ quarantine = ["suite::test"].`,
 		c.AddCommand(sub)
 	}
 	return c
-}
-
-// quarantined returns the run's quarantine test, or nil when it is empty.
-// An unreadable list is warned about and left out.
-func quarantined(dir string, cfg *config.File) func(suite, test string) bool {
-	var extra []string
-	if cfg != nil {
-		extra = cfg.Quarantine
-	}
-	m, err := quarantine.Matcher(dir, extra)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "volley: warning: %v; running without the quarantine list\n", err)
-	}
-	return m
 }

@@ -1,12 +1,10 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-
-	"bytes"
 	"fmt"
-	"github.com/volley-test/volley/internal/remote/reapitest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +19,7 @@ import (
 	"github.com/volley-test/volley/internal/cli"
 	"github.com/volley-test/volley/internal/fixture"
 	"github.com/volley-test/volley/internal/proc"
+	"github.com/volley-test/volley/internal/remote/reapitest"
 )
 
 // exitFileVar names the file the scripted volley writes its exit code to,

@@ -26,6 +26,10 @@ type Options struct {
 	// Select, when set, keeps only the tests it accepts (--failed); test
 	// is "" for a suite whose tests cannot be listed.
 	Select func(suite, test string) bool
+	// ListEnv is added to the environment of every process listing starts:
+	// the run's mark (proc.CookieVar), so that what a listing leaves
+	// behind is found and killed with the rest of the run.
+	ListEnv []string
 }
 
 // Cache is the result cache as the planner sees it.
@@ -64,7 +68,7 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 	if o.Jobs < 1 {
 		o.Jobs = 1
 	}
-	listed, err := listAll(ctx, suites, o.Jobs)
+	listed, err := listAll(ctx, suites, o.Jobs, o.ListEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -277,9 +281,10 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 	return us
 }
 
-// listAll lists every listable suite, o.Jobs at a time. Entries for
-// suites whose harness cannot list are nil.
-func listAll(ctx context.Context, suites []*protocol.Suite, jobs int) ([]*listing, error) {
+// listAll lists every listable suite, jobs at a time, env added to the
+// listing processes' environment. Entries for suites whose harness cannot
+// list are nil.
+func listAll(ctx context.Context, suites []*protocol.Suite, jobs int, env []string) ([]*listing, error) {
 	out := make([]*listing, len(suites))
 	sem := make(chan struct{}, jobs)
 	var wg sync.WaitGroup
@@ -300,7 +305,7 @@ func listAll(ctx context.Context, suites []*protocol.Suite, jobs int) ([]*listin
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			l.tests, l.err = lister.List(ctx, s)
+			l.tests, l.err = lister.List(ctx, s, env)
 			l.startup = time.Since(start)
 		}()
 	}

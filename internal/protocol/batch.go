@@ -191,6 +191,26 @@ func batchLabel(s *Suite, tests []string) string {
 	return fmt.Sprintf("%s %s (+%d more)", s.Name, tests[0], len(tests)-1)
 }
 
+// withEnv returns base with the entries of env added, replacing those of
+// base with the same names. Without env it is base itself.
+func withEnv(base, env []string) []string {
+	if len(env) == 0 {
+		return base
+	}
+	set := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		set[k] = true
+	}
+	var out []string
+	for _, kv := range base {
+		if k, _, _ := strings.Cut(kv, "="); !set[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, env...)
+}
+
 // maxListOutput bounds what a list mode may print; past it the listing is
 // an error rather than volley's memory growing without bound.
 const maxListOutput = 64 << 20
@@ -198,8 +218,9 @@ const maxListOutput = 64 << 20
 // runList runs the suite's list mode (its Args, then args) and returns its
 // standard output. The error names the suite and carries what it printed
 // on standard error. It is launched and supervised like a test: its own
-// supervisor, which kills whatever it leaves behind.
-func runList(ctx context.Context, s *Suite, cwd string, args ...string) ([]byte, error) {
+// supervisor, which kills whatever it leaves behind. Its environment is
+// volley's, with env laid over it (see Lister), then the suite's.
+func runList(ctx context.Context, s *Suite, cwd string, env []string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, listTimeout)
 	defer cancel()
 	argv := (&Unit{Suite: s, Args: args}).Argv()
@@ -214,7 +235,7 @@ func runList(ctx context.Context, s *Suite, cwd string, args ...string) ([]byte,
 		outW.Close()
 		return nil, fmt.Errorf("list %s: %w", s.Name, err)
 	}
-	child, err := proc.Launch(proc.Spec{Path: argv[0], Args: argv, Dir: cwd, Env: append(os.Environ(), s.Env...),
+	child, err := proc.Launch(proc.Spec{Path: argv[0], Args: argv, Dir: cwd, Env: append(withEnv(os.Environ(), env), s.Env...),
 		Stdout: outW, Stderr: errW, NoStack: true})
 	outW.Close()
 	errW.Close()

@@ -150,3 +150,15 @@ func TestFitArgumentLimits(t *testing.T) {
 		t.Errorf("10 tests cut into %d units", len(us))
 	}
 }
+
+func TestWithEnv(t *testing.T) {
+	base := []string{"A=1", proc.CookieVar + "=outer", "B=2"}
+	got := withEnv(base, []string{proc.CookieVar + "=run.list"})
+	want := []string{"A=1", "B=2", proc.CookieVar + "=run.list"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("withEnv = %q, want %q", got, want)
+	}
+	if got := withEnv(base, nil); !reflect.DeepEqual(got, base) {
+		t.Errorf("withEnv without env = %q, want %q", got, base)
+	}
+}

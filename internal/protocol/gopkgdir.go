@@ -18,8 +18,9 @@ import (
 // files recorded in the binary's line table (ELF binaries built without
 // -trimpath), GOROOT/src/<path> for a standard-library package, then
 // `go list` of the import path from the binary's build info. It returns ""
-// when none of them names an existing directory.
-func goPackageDir(ctx context.Context, bin string) string {
+// when none of them names an existing directory. env is added to the go
+// commands' environment (see Lister).
+func goPackageDir(ctx context.Context, bin string, env []string) string {
 	if d := goTestFileDir(bin); d != "" {
 		return d
 	}
@@ -39,7 +40,9 @@ func goPackageDir(ctx context.Context, bin string) string {
 	defer cancel()
 	if !strings.Contains(strings.SplitN(pkg, "/", 2)[0], ".") {
 		// No dot in the first element: a standard-library package.
-		out, err := exec.CommandContext(ctx, gobin, "env", "GOROOT").Output()
+		cmd := exec.CommandContext(ctx, gobin, "env", "GOROOT")
+		cmd.Env = withEnv(os.Environ(), env)
+		out, err := cmd.Output()
 		if err == nil {
 			if d := filepath.Join(strings.TrimSpace(string(out)), "src", pkg); isDir(d) {
 				return d
@@ -48,6 +51,7 @@ func goPackageDir(ctx context.Context, bin string) string {
 	}
 	cmd := exec.CommandContext(ctx, gobin, "list", "-f", "{{.Dir}}", pkg)
 	cmd.Dir = filepath.Dir(bin)
+	cmd.Env = withEnv(os.Environ(), env)
 	out, err := cmd.Output()
 	if d := strings.TrimSpace(string(out)); err == nil && filepath.IsAbs(d) && isDir(d) {
 		return d

@@ -49,12 +49,13 @@ func goCwd(s *Suite) string {
 // settleGoCwd sets s.Cwd, when not configured, to the tested package's
 // source directory (see goPackageDir), else the binary's directory. It is
 // called while planning, before any unit of s runs: a Suite is never
-// changed once the run is under way.
-func settleGoCwd(ctx context.Context, s *Suite) {
+// changed once the run is under way. env is added to the environment of
+// the go commands it may run (see Lister).
+func settleGoCwd(ctx context.Context, s *Suite, env []string) {
 	if s.Cwd != "" {
 		return
 	}
-	if d := goPackageDir(ctx, s.Path); d != "" {
+	if d := goPackageDir(ctx, s.Path, env); d != "" {
 		s.Cwd = d
 		return
 	}
@@ -65,7 +66,7 @@ func settleGoCwd(ctx context.Context, s *Suite) {
 // runs it (tests, examples with output, fuzz seed corpora). It settles
 // s.Cwd as List does, since it too is called while planning.
 func (GoTest) Units(s *Suite) []*Unit {
-	settleGoCwd(context.Background(), s)
+	settleGoCwd(context.Background(), s, nil)
 	return []*Unit{{Suite: s, Args: []string{GoTestVerbose, GoTestExit0}, Label: s.Name, Session: newGoSession(s, nil)}}
 }
 
@@ -73,9 +74,9 @@ func (GoTest) Units(s *Suite) []*Unit {
 // functions, examples that check their output, and fuzz targets (their
 // seed corpora), in the binary's order. Benchmarks are left out, as `go
 // test` leaves them out without -bench. It settles s.Cwd.
-func (GoTest) List(ctx context.Context, s *Suite) ([]Test, error) {
-	settleGoCwd(ctx, s)
-	out, err := runList(ctx, s, goCwd(s), GoTestList, ".")
+func (GoTest) List(ctx context.Context, s *Suite, env []string) ([]Test, error) {
+	settleGoCwd(ctx, s, env)
+	out, err := runList(ctx, s, goCwd(s), env, GoTestList, ".")
 	if err != nil {
 		return nil, err
 	}

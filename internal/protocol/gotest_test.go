@@ -46,7 +46,7 @@ func gopkgTest(t *testing.T) string {
 // gopkgSuite is the fixture binary as planning leaves it: its cwd settled.
 func gopkgSuite(t *testing.T) *Suite {
 	s := &Suite{Name: "gopkg.test", Path: gopkgTest(t), Protocol: "gotest"}
-	settleGoCwd(context.Background(), s)
+	settleGoCwd(context.Background(), s, nil)
 	return s
 }
 
@@ -59,7 +59,7 @@ var gopkgTests = []string{
 func TestGoTestList(t *testing.T) {
 	t.Parallel()
 	s := &Suite{Name: "gopkg.test", Path: gopkgTest(t), Protocol: "gotest"}
-	tests, err := GoTest{}.List(context.Background(), s)
+	tests, err := GoTest{}.List(context.Background(), s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestGoTestList(t *testing.T) {
 func TestGoTestListError(t *testing.T) {
 	t.Parallel()
 	s := &Suite{Name: "broken", Path: "/bin/sh", Args: []string{"-c", "echo no such flag >&2; exit 2"}}
-	_, err := GoTest{}.List(context.Background(), s)
+	_, err := GoTest{}.List(context.Background(), s, nil)
 	if err == nil || !strings.Contains(err.Error(), "list broken") || !strings.Contains(err.Error(), "no such flag") {
 		t.Fatalf("List error = %v; want one naming the suite and quoting its stderr", err)
 	}
@@ -282,7 +282,7 @@ func TestGoTestStdPackagesMatchGoTest(t *testing.T) {
 			bin := stdTest(t, pkg)
 			want := goTestJSONIn(t, t.TempDir(), pkg)
 			s := &Suite{Name: filepath.Base(bin), Path: bin, Protocol: "gotest"}
-			tests, err := GoTest{}.List(context.Background(), s)
+			tests, err := GoTest{}.List(context.Background(), s, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -45,8 +45,8 @@ func (GTest) Units(s *Suite) []*Unit {
 }
 
 // List implements Lister.
-func (GTest) List(ctx context.Context, s *Suite) ([]Test, error) {
-	out, err := runList(ctx, s, s.Cwd, GTestList)
+func (GTest) List(ctx context.Context, s *Suite, env []string) ([]Test, error) {
+	out, err := runList(ctx, s, s.Cwd, env, GTestList)
 	if err != nil {
 		return nil, err
 	}

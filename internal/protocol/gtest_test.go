@@ -56,7 +56,7 @@ func testNames(tests []Test) []string {
 
 func TestGTestList(t *testing.T) {
 	t.Parallel()
-	tests, err := GTest{}.List(context.Background(), gtestSuite(t))
+	tests, err := GTest{}.List(context.Background(), gtestSuite(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

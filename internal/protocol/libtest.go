@@ -43,12 +43,12 @@ func (LibTest) Units(s *Suite) []*Unit {
 }
 
 // List implements Lister.
-func (LibTest) List(ctx context.Context, s *Suite) ([]Test, error) {
-	out, err := runList(ctx, s, s.Cwd, "--list", "--format", "terse")
+func (LibTest) List(ctx context.Context, s *Suite, env []string) ([]Test, error) {
+	out, err := runList(ctx, s, s.Cwd, env, "--list", "--format", "terse")
 	if err != nil {
 		return nil, err
 	}
-	ign, err := runList(ctx, s, s.Cwd, "--ignored", "--list", "--format", "terse")
+	ign, err := runList(ctx, s, s.Cwd, env, "--ignored", "--list", "--format", "terse")
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ var rustTests = []Test{
 
 func TestLibtestList(t *testing.T) {
 	t.Parallel()
-	tests, err := LibTest{}.List(context.Background(), rustSuite(t))
+	tests, err := LibTest{}.List(context.Background(), rustSuite(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,8 +119,10 @@ type Test struct {
 // Lister is implemented by harnesses whose tests can be listed without
 // running them; such suites can run a test, or a batch of tests, per process.
 type Lister interface {
-	// List returns the suite's tests in the harness's order.
-	List(ctx context.Context, s *Suite) ([]Test, error)
+	// List returns the suite's tests in the harness's order. env is added
+	// to the environment of every process listing starts (the run's mark,
+	// proc.CookieVar), replacing volley's own entries of the same names.
+	List(ctx context.Context, s *Suite, env []string) ([]Test, error)
 	// Batch returns the unit that runs exactly these tests of s in one process.
 	Batch(s *Suite, tests []string) *Unit
 }

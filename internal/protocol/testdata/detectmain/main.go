@@ -21,7 +21,7 @@ func main() {
 			fmt.Println(u.Session.Exit(protocol.Exit{}))
 		}
 		if l, ok := p.(protocol.Lister); ok && len(os.Args) > 1 {
-			fmt.Println(l.List(context.Background(), s))
+			fmt.Println(l.List(context.Background(), s, nil))
 		}
 	}
 	fmt.Println(protocol.Detect(os.Args[0]))

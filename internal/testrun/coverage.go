@@ -1,4 +1,4 @@
-package cli
+package testrun
 
 import (
 	"context"
@@ -10,37 +10,26 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/volley-test/volley/internal/config"
 	"github.com/volley-test/volley/internal/coverage"
 	"github.com/volley-test/volley/internal/discover"
 	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/report"
 )
 
-// coverageFlags configure --coverage.
-type coverageFlags struct {
-	on        bool
-	output    string
-	functions string
-	objects   []string
-	sources   []string
-}
-
 // startCoverage makes the collector that gives every process its own
 // coverage destination, or nil when coverage is off. Coverage runs do not
 // read the result cache: a cached result has no coverage data, so serving
 // it would silently shrink the report.
-func startCoverage(o *runOptions, cfg *config.File, state string) (*coverage.Collector, error) {
-	if !o.cover.on {
+func startCoverage(c *Config) (*coverage.Collector, error) {
+	if !c.Coverage.On {
 		return nil, nil
 	}
+	cfg := c.File
 	root := ""
 	if cfg == nil {
-		if cwd, err := os.Getwd(); err == nil {
-			root = discover.CheckoutRoot(cwd)
-		}
+		root = discover.CheckoutRoot(c.Cwd)
 	}
-	out, fns, html := o.cover.output, o.cover.functions, ""
+	out, fns, html := c.Coverage.Output, c.Coverage.Functions, ""
 	if strings.HasSuffix(out, ".html") {
 		// As in TML: --coverage-output=FILE.html names the HTML report;
 		// coverage.json-like FILE.json and the history go beside it.
@@ -50,7 +39,7 @@ func startCoverage(o *runOptions, cfg *config.File, state string) (*coverage.Col
 		if out == "" {
 			out = cfg.Coverage.Output
 		}
-		if fns == "" && len(o.cover.sources) == 0 {
+		if fns == "" && len(c.Coverage.Sources) == 0 {
 			fns = cfg.Coverage.Functions
 		}
 	}
@@ -58,10 +47,10 @@ func startCoverage(o *runOptions, cfg *config.File, state string) (*coverage.Col
 		out = filepath.Join(root, "build", "coverage") // where TML's tools look
 	}
 	if out == "" {
-		out = filepath.Join(state, "coverage")
+		out = filepath.Join(c.StateDir, "coverage")
 	}
-	sources := o.cover.sources
-	if len(sources) == 0 && o.cover.functions == "" && cfg != nil {
+	sources := c.Coverage.Sources
+	if len(sources) == 0 && c.Coverage.Functions == "" && cfg != nil {
 		sources = cfg.Coverage.Sources // with functions too: NewCollector says to choose
 	}
 	if len(sources) == 0 && fns == "" && root != "" {
@@ -71,16 +60,16 @@ func startCoverage(o *runOptions, cfg *config.File, state string) (*coverage.Col
 			}
 		}
 	}
-	co := coverage.Options{Dir: out, Functions: fns, Objects: o.cover.objects, Sources: sources, HTMLName: html, NoCache: o.noCache}
+	co := coverage.Options{Dir: out, Functions: fns, Objects: c.Coverage.Objects, Sources: sources, HTMLName: html, NoCache: c.NoCache}
 	if root != "" {
 		co.TestCount = tmlTestCount(root)
 	}
-	c, err := coverage.NewCollector(co)
+	col, err := coverage.NewCollector(co)
 	if err != nil {
 		return nil, usage(fmt.Errorf("--coverage: %w", err))
 	}
-	o.noCache = true
-	return c, nil
+	c.NoCache = true
+	return col, nil
 }
 
 // coverageObserver feeds the collector every final result.

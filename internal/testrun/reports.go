@@ -1,4 +1,4 @@
-package cli
+package testrun
 
 import (
 	"fmt"
@@ -9,21 +9,12 @@ import (
 	"github.com/volley-test/volley/internal/report"
 )
 
-// reportFlags are the report destinations of a run.
-type reportFlags struct {
-	junit   string
-	json    string
-	html    string
-	format  string
-	slowest int
-}
-
 // openReports builds the reporters a run feeds: the terminal, plus every
 // file report asked for. A report file that cannot be created is a warning
 // (the run still happens) and a failed report at the end.
-func openReports(o *runOptions, human, stdout, stderr io.Writer, live bool, files *[]*os.File, cov *report.CoverageSummary) (report.Reporter, []error) {
-	verbose := o.verbose
-	switch o.reports.format {
+func openReports(c *Config, human, stdout, stderr io.Writer, live bool, files *[]*os.File, cov *report.CoverageSummary) (report.Reporter, []error) {
+	verbose := c.Verbose
+	switch c.Reports.Format {
 	case "line":
 		verbose = max(verbose, 1)
 	case "verbose":
@@ -31,10 +22,10 @@ func openReports(o *runOptions, human, stdout, stderr io.Writer, live bool, file
 	}
 	term := report.NewTerminal(human, report.TermOptions{
 		Live:    live,
-		Color:   isTerminal(human) && os.Getenv("NO_COLOR") == "" && !o.noColor,
+		Color:   isTerminal(human) && os.Getenv("NO_COLOR") == "" && !c.NoColor,
 		Verbose: verbose,
 		Width:   termWidth(human),
-		Slowest: o.reports.slowest,
+		Slowest: c.Reports.Slowest,
 	})
 	rs := []report.Reporter{term}
 	var errs []error
@@ -59,10 +50,10 @@ func openReports(o *runOptions, human, stdout, stderr io.Writer, live bool, file
 		*files = append(*files, f)
 		rs = append(rs, mk(f))
 	}
-	open(o.reports.junit, "JUnit", report.NewJUnit)
-	open(o.reports.json, "event log", report.NewJSON)
-	open(o.reports.html, "HTML", func(w io.Writer) report.Reporter {
-		return report.NewHTML(w, report.HTMLOptions{Coverage: cov, Slowest: o.reports.slowest})
+	open(c.Reports.JUnit, "JUnit", report.NewJUnit)
+	open(c.Reports.JSON, "event log", report.NewJSON)
+	open(c.Reports.HTML, "HTML", func(w io.Writer) report.Reporter {
+		return report.NewHTML(w, report.HTMLOptions{Coverage: cov, Slowest: c.Reports.Slowest})
 	})
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
 		rs = append(rs, report.NewAnnotations(human))
@@ -71,12 +62,12 @@ func openReports(o *runOptions, human, stdout, stderr io.Writer, live bool, file
 }
 
 // liveView decides whether to draw the live area.
-func liveView(o *runOptions, stdout io.Writer) bool {
-	switch o.reports.format {
+func liveView(c *Config, stdout io.Writer) bool {
+	switch c.Reports.Format {
 	case "live":
 		return true
 	case "plain", "line", "verbose":
 		return false
 	}
-	return isTerminal(stdout) && !o.noCapture
+	return isTerminal(stdout) && !c.NoCapture
 }

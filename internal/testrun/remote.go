@@ -1,4 +1,4 @@
-package cli
+package testrun
 
 import (
 	"context"
@@ -19,15 +19,16 @@ import (
 const patienceVar = "VOLLEY_REMOTE_PATIENCE"
 
 // dialRemote connects to the --remote service, or returns nil when remote
-// execution is off. A setting the service rejects is a usage error (exit
-// 2); a service that stays unreachable is an incomplete run (exit 3).
-func dialRemote(o *runOptions, stderr io.Writer) (*remote.Client, error) {
-	if o.remote.url == "" {
+// execution is off. A setting the service rejects is a Usage error; a
+// service that stays unreachable is an Incomplete run.
+func dialRemote(c *Config, stderr io.Writer) (*remote.Client, error) {
+	r := &c.Remote
+	if r.URL == "" {
 		var set []string
-		if o.remote.instance != "" {
+		if r.Instance != "" {
 			set = append(set, "--remote-instance")
 		}
-		if len(o.remote.platform) > 0 {
+		if len(r.Platform) > 0 {
 			set = append(set, "--remote-platform")
 		}
 		if len(set) > 0 {
@@ -36,10 +37,10 @@ func dialRemote(o *runOptions, stderr io.Writer) (*remote.Client, error) {
 		}
 		return nil, nil
 	}
-	if o.remote.jobs < 1 {
-		return nil, usage(fmt.Errorf("--remote-jobs %d: must be at least 1", o.remote.jobs))
+	if r.Jobs < 1 {
+		return nil, usage(fmt.Errorf("--remote-jobs %d: must be at least 1", r.Jobs))
 	}
-	platform, err := remotePlatform(o)
+	platform, err := remotePlatform(r.Platform)
 	if err != nil {
 		return nil, err
 	}
@@ -53,21 +54,22 @@ func dialRemote(o *runOptions, stderr io.Writer) (*remote.Client, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), patience+30*time.Second)
 	defer cancel()
-	c, err := remote.Dial(ctx, remote.Config{
-		URL: o.remote.url, Instance: o.remote.instance, Platform: platform, Jobs: o.remote.jobs,
-		HeadersEnv: o.remote.headersEnv, HeadersFile: o.remote.headersFile, CACert: o.remote.caCert,
-		CacheResults: o.remote.cache, Patience: patience,
+	rc, err := remote.Dial(ctx, remote.Config{
+		URL: r.URL, Instance: r.Instance, Platform: platform, Jobs: r.Jobs,
+		HeadersEnv: r.HeadersEnv, HeadersFile: r.HeadersFile, CACert: r.CACert,
+		CacheResults: r.Cache, Patience: patience,
 		Progress: func(m string) { fmt.Fprintf(stderr, "volley: remote: %s\n", m) },
 	})
 	if err != nil {
 		return nil, remoteFailure(fmt.Errorf("remote execution: %w", err))
 	}
-	return c, nil
+	return rc, nil
 }
 
-func remotePlatform(o *runOptions) (map[string]string, error) {
+// remotePlatform reads the KEY=VALUE platform properties.
+func remotePlatform(props []string) (map[string]string, error) {
 	platform := map[string]string{}
-	for _, kv := range o.remote.platform {
+	for _, kv := range props {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, usage(fmt.Errorf("--remote-platform %q: want KEY=VALUE", kv))
@@ -77,9 +79,9 @@ func remotePlatform(o *runOptions) (map[string]string, error) {
 	return platform, nil
 }
 
-// remoteFailure maps an error that stopped remote execution to its exit
-// code: a service unusable for longer than the patience did not let the run
-// complete (3); anything else is a setting to fix (2).
+// remoteFailure classifies an error that stopped remote execution: a
+// service unusable for longer than the patience did not let the run
+// complete (Incomplete); anything else is a setting to fix (Usage).
 func remoteFailure(err error) error {
 	var oe *remote.OutageError
 	if errors.As(err, &oe) {
@@ -91,11 +93,11 @@ func remoteFailure(err error) error {
 // remoteExecutor names where the tests run, for the result cache key: ""
 // locally, else the service, instance and platform, so that a result from
 // one is never served for another.
-func remoteExecutor(o *runOptions) string {
-	if o.remote.url == "" {
+func remoteExecutor(c *Config) string {
+	if c.Remote.URL == "" {
 		return ""
 	}
-	props := append([]string(nil), o.remote.platform...)
+	props := append([]string(nil), c.Remote.Platform...)
 	sort.Strings(props)
-	return fmt.Sprintf("remote %s instance=%q platform=%s", o.remote.url, o.remote.instance, strings.Join(props, ","))
+	return fmt.Sprintf("remote %s instance=%q platform=%s", c.Remote.URL, c.Remote.Instance, strings.Join(props, ","))
 }

@@ -1,4 +1,4 @@
-package cli
+package testrun
 
 import (
 	"fmt"
@@ -8,16 +8,9 @@ import (
 	"time"
 
 	"github.com/volley-test/volley/internal/cache"
-	"github.com/volley-test/volley/internal/config"
 	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/protocol"
-	"github.com/volley-test/volley/internal/statedir"
 )
-
-// stateDir is where volley keeps its memory (see statedir.Dir).
-func stateDir(o *runOptions, cfg *config.File, cwd string) string {
-	return statedir.Dir(o.stateDir, cfg, cwd)
-}
 
 // memory is the run's view of the store: estimates for planning, the
 // result cache, and the recorder of what ran.
@@ -34,7 +27,10 @@ type memory struct {
 	executor string
 }
 
-func openMemory(dir string, o *runOptions, stderr io.Writer) *memory {
+// openMemory opens the store in c.StateDir, or returns nil, having said
+// why on stderr, when it is unusable.
+func openMemory(c *Config, stderr io.Writer) *memory {
+	dir := c.StateDir
 	st, warns, err := cache.Open(dir)
 	for _, w := range warns {
 		fmt.Fprintf(stderr, "volley: warning: %s\n", w)
@@ -44,10 +40,10 @@ func openMemory(dir string, o *runOptions, stderr io.Writer) *memory {
 		return nil
 	}
 	m := &memory{
-		store: st, w: stderr, noCache: o.noCache,
-		explain: o.explainCache || strings.Contains(os.Getenv("VOLLEY_DEBUG"), "cache"),
+		store: st, w: stderr, noCache: c.NoCache,
+		explain: c.ExplainCache || strings.Contains(os.Getenv("VOLLEY_DEBUG"), "cache"),
 		keys:    map[string]cache.Key{}, results: map[string][]cache.Outcome{}, failed: map[string]bool{},
-		executor: remoteExecutor(o),
+		executor: remoteExecutor(c),
 	}
 	for _, id := range st.Failed() {
 		m.failed[event.ID(id.Suite, id.Test)] = true

@@ -1,0 +1,236 @@
+package testrun
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/volley-test/volley/internal/coverage"
+	"github.com/volley-test/volley/internal/event"
+	"github.com/volley-test/volley/internal/proc"
+	"github.com/volley-test/volley/internal/protocol"
+	"github.com/volley-test/volley/internal/quarantine"
+	"github.com/volley-test/volley/internal/report"
+	"github.com/volley-test/volley/internal/runner"
+)
+
+// Outcome is how a run that completed went.
+type Outcome struct {
+	Stats event.Stats
+	// Signal is the first of INT, TERM, HUP and QUIT that stopped the run;
+	// 0 when none came.
+	Signal syscall.Signal
+}
+
+// Run is `volley test` with args (executables, globs, directories, name
+// patterns): discover, plan, run, report. The reports and the summary go
+// to stdout, warnings to stderr (with the event log on standard output,
+// --json -, every line meant for people goes to stderr).
+//
+// INT, TERM, HUP and QUIT all stop the run the same way: running tests are
+// terminated, the summary and the event log are completed, and Run returns
+// with Stats.Interrupted and the Signal. An error that kept the run from
+// happening or completing is an *Error, when its Kind is known.
+func Run(c Config, args []string, stdout, stderr io.Writer) (Outcome, error) {
+	if err := useOutputDir(&c); err != nil {
+		return Outcome{}, err
+	}
+	cov, err := startCoverage(&c)
+	if err != nil {
+		return Outcome{}, err
+	}
+	mem := openMemory(&c, stderr)
+	// Supervision starts before planning: listing runs test binaries too.
+	if err := proc.EnableSubreaper(); err != nil {
+		fmt.Fprintf(stderr, "volley: warning: cannot become a child subreaper (%v); daemonized grandchildren will be found by the final sweep only\n", err)
+	}
+	cookie := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+	dog, err := proc.StartWatchdog(cookie)
+	if err != nil {
+		fmt.Fprintf(stderr, "volley: warning: %v; if volley is killed, its tests' descendants may survive\n", err)
+	}
+	defer dog.Stop()
+	// Listing processes carry the run's mark too.
+	listEnv := []string{proc.CookieVar + "=" + cookie + ".list"}
+	pl, suites, err := makePlan(&c, args, mem, listEnv, stderr)
+	if err != nil {
+		proc.Sweep(cookie)
+		return Outcome{}, err
+	}
+	harnessTimeouts(&c, suites)
+	if pl.Share != "" {
+		fmt.Fprintf(stderr, "volley: %s\n", pl.Share)
+	}
+
+	human := stdout
+	if c.Reports.JSON == "-" {
+		human = stderr
+	}
+	live := liveView(&c, human)
+	var files []*os.File
+	var covSum report.CoverageSummary
+	rep, reportErrs := openReports(&c, human, stdout, stderr, live, &files, &covSum)
+	if cov != nil {
+		rep = report.Multi(rep, coverageObserver(cov))
+	}
+	if mem != nil {
+		rep = report.Multi(rep, report.Func(mem.observe))
+	}
+
+	caught := make(chan os.Signal, 4)
+	signal.Notify(caught, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(caught)
+	sigs := make(chan os.Signal, 4)
+	var first atomic.Int32
+	go func() {
+		for sig := range caught {
+			if n, ok := sig.(syscall.Signal); ok {
+				first.CompareAndSwap(0, int32(n))
+			}
+			sigs <- sig
+		}
+	}()
+	inspect := make(chan os.Signal, 1)
+	signal.Notify(inspect, syscall.SIGUSR1)
+	defer signal.Stop(inspect)
+	if live {
+		defer watchKeys(inspect)()
+	}
+
+	ro := runner.Options{
+		Jobs: c.Jobs, Timeout: c.Timeout, Grace: c.Grace, MaxFail: c.MaxFail,
+		Passthrough: c.NoCapture, Cookie: cookie, Keep: pl.Keep, Interrupt: sigs, Inspect: inspect,
+		Preset: pl.Preset, Retries: c.Retries, FlakyFail: c.FlakyFail,
+		LeakFail: c.LeakFail, SlowAfter: c.SlowTimeout, NoDiagnose: c.NoDiagnose,
+	}
+	ro.Quarantined = quarantined(&c, stderr)
+	if c.File != nil {
+		ro.Groups = map[string]int{}
+		for name, g := range c.File.Groups {
+			ro.Groups[name] = g.Max
+		}
+	}
+	if live {
+		ro.Tick = 200 * time.Millisecond
+	} else {
+		ro.Tick = 5 * time.Second // for the status line of a quiet plain run
+	}
+	rc, err := dialRemote(&c, stderr)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if cov != nil {
+		ro.Env = cov.Env
+		ro.ExtraArgs = goCoverArgs
+	}
+	if rc != nil {
+		defer rc.Close()
+		ro.Remote = rc
+		ro.Jobs = c.Remote.Jobs
+	}
+	if mem != nil {
+		ro.ExpectedRSS = mem.expectedRSS
+		ro.MemoryBudget = memoryBudget(c.MemoryBudget)
+	}
+	disp := runner.New(pl.Units, ro, rep.Event)
+	stats := disp.Run()
+	for _, pid := range proc.Sweep(cookie) {
+		fmt.Fprintf(stderr, "volley: killed leftover process %d\n", pid)
+	}
+	for _, l := range proc.KillAdopted() {
+		fmt.Fprintf(stderr, "volley: killed leftover process %s (it had dropped volley's environment mark)\n", l)
+	}
+	dog.Stop()
+	if mem != nil {
+		if err := mem.save(suites); err != nil {
+			fmt.Fprintf(stderr, "volley: warning: cannot save history: %v\n", err)
+		}
+	}
+	if cov != nil {
+		if err := finishCoverage(cov, human, &covSum); err != nil {
+			reportErrs = append(reportErrs, err)
+		}
+	}
+	if err := rep.Close(); err != nil {
+		reportErrs = append(reportErrs, fmt.Errorf("report: %w", err))
+	}
+	for _, f := range files {
+		if err := f.Close(); err != nil {
+			reportErrs = append(reportErrs, fmt.Errorf("report %s: %w", f.Name(), err))
+		}
+	}
+	if err := writeShardFiles(&c, pl); err != nil {
+		reportErrs = append(reportErrs, fmt.Errorf("output dir: %w", err))
+	}
+	if rc != nil && c.Verbose > 0 {
+		st := rc.Stats()
+		fmt.Fprintf(stderr, "volley: remote: %d actions, %d bytes in %d blobs uploaded, %d bytes downloaded, %d cache hits, %d retries, %d timed out (%s of action timeouts)\n",
+			st.Executions, st.BytesUploaded, st.BlobsUploaded, st.BytesDownloaded, st.CacheHits, st.Retries, st.TimedOut, st.TimeoutSpent)
+	}
+	if err := disp.Fatal(); err != nil {
+		return Outcome{}, remoteFailure(err)
+	}
+	if len(reportErrs) > 0 {
+		// Every report error is said, and the run is incomplete whatever
+		// the tests did.
+		return Outcome{}, incomplete(errors.Join(reportErrs...))
+	}
+	return Outcome{Stats: stats, Signal: syscall.Signal(first.Load())}, nil
+}
+
+// goCoverArgs are the extra arguments of a coverage run's process: a Go
+// test binary built with -cover gets the flag coverage.GoTestFlag gives
+// it; other harnesses none.
+func goCoverArgs(u *protocol.Unit, env []string) []string {
+	if u.Suite.Protocol != "gotest" {
+		return nil
+	}
+	if flag, ok := coverage.GoTestFlag(u.Suite.Path, env); ok {
+		return []string{flag}
+	}
+	return nil
+}
+
+// memoryBudget is the run's memory budget in bytes: the one given, or by
+// default (negative) half of the memory available now; 0 is none.
+func memoryBudget(given int64) int64 {
+	if given < 0 {
+		return availableMemory() / 2
+	}
+	return given
+}
+
+// quarantined returns the run's quarantine test, or nil when it is empty.
+// An unreadable list is warned about and left out.
+func quarantined(c *Config, stderr io.Writer) func(suite, test string) bool {
+	var extra []string
+	if c.File != nil {
+		extra = c.File.Quarantine
+	}
+	m, err := quarantine.Matcher(c.StateDir, extra)
+	if err != nil {
+		fmt.Fprintf(stderr, "volley: warning: %v; running without the quarantine list\n", err)
+	}
+	return m
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func termWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if wd, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return wd
+		}
+	}
+	return 0
+}
