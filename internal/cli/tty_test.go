@@ -59,8 +59,14 @@ type ttyRun struct {
 func startInTerminal(t *testing.T, dir, mark string, args ...string) *ttyRun {
 	t.Helper()
 	vbin, _ := faultBins(t)
+	return startCmdInTerminal(t, dir, mark, vbin, args...)
+}
+
+// startCmdInTerminal is startInTerminal for any command.
+func startCmdInTerminal(t *testing.T, dir, mark, path string, args ...string) *ttyRun {
+	t.Helper()
 	master, slave := openPty(t)
-	cmd := exec.Command(vbin, args...)
+	cmd := exec.Command(path, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), faultMarkVar+"="+mark, "NO_COLOR=1", "TERM=xterm")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
@@ -163,4 +169,107 @@ func TestTerminalRestoredAfterSIGKILL(t *testing.T) {
 	}
 	_ = r.cmd.Wait()
 	testenv.WaitFor(t, testenv.Scale(20*time.Second), "the terminal to echo again after volley was killed", func() bool { return r.echo(t) })
+}
+
+// ppid is the parent of pid, 0 if unknown.
+func ppid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[1])
+	return n
+}
+
+// Ctrl-Z in a job-control shell stops volley and the test it runs, with
+// echo back on; fg continues both, and the time stopped, longer than the
+// test's timeout, does not time it out.
+func TestTerminalCtrlZ(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash: the job-control shell of this test")
+	}
+	vbin, _ := faultBins(t)
+	dir, pidFile := ttyFixture(t, "1", "4s")
+	mark := fmt.Sprintf("tty-tstp-%d", time.Now().UnixNano())
+	// A shell with job control runs volley as a foreground job in a
+	// process group of its own, as at an interactive prompt; when the job
+	// stops it waits for a line, then runs fg.
+	script := `set -m; "$@"; echo "[volley stopped: $?]"; read line; fg %1 >/dev/null; echo "[exit $?]"`
+	r := startCmdInTerminal(t, dir, mark, bash, "-c", script, "bash", vbin, "test", "--no-cache", "--state-dir", filepath.Join(dir, "state"))
+	pid := readPid(t, pidFile)
+	vpid := ppid(ppid(pid)) // the test's supervisor's parent
+	if vpid <= 1 {
+		t.Fatalf("cannot find volley above the test %d", pid)
+	}
+	testenv.WaitFor(t, testenv.Scale(20*time.Second), "volley's live view to turn echo off", func() bool { return !r.echo(t) })
+	if _, err := r.master.Write([]byte{0x1a}); err != nil { // ^Z
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, testenv.Scale(20*time.Second), "volley to stop", func() bool { return state(vpid) == 'T' })
+	testenv.WaitFor(t, testenv.Scale(20*time.Second), "the test to stop", func() bool { return state(pid) == 'T' })
+	testenv.WaitFor(t, testenv.Scale(20*time.Second), "the shell to see the job stopped", func() bool {
+		return strings.Contains(r.output(), "[volley stopped: ")
+	})
+	if !r.echo(t) {
+		t.Error("the terminal does not echo while volley is stopped")
+	}
+	// Stopped for longer than the timeout: time passing is what is tested.
+	time.Sleep(5 * time.Second)
+	if st := state(pid); st != 'T' {
+		t.Errorf("the test runs on while volley is stopped (state %q)", st)
+	}
+	if _, err := r.master.Write([]byte("\n")); err != nil { // fg
+		t.Fatal(err)
+	}
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("the shell: %v\n%s", err, r.output())
+	}
+	out := r.output()
+	if !strings.Contains(out, "volley: 1 passed, 0 failed") || !strings.Contains(out, "[exit 0]") {
+		t.Errorf("want the test to pass after fg and volley to exit 0:\n%s", out)
+	}
+	if !r.echo(t) {
+		t.Error("the terminal does not echo after the run")
+	}
+}
+
+// `volley test ... &` at a job-control shell's prompt runs to the end in
+// the background: it leaves the terminal's settings alone (changing them
+// from the background would stop it with SIGTTOU) and reads no keys.
+func TestTerminalBackground(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash: the job-control shell of this test")
+	}
+	vbin, _ := faultBins(t)
+	dir, pidFile := ttyFixture(t, "0.2", "60s")
+	mark := fmt.Sprintf("tty-bg-%d", time.Now().UnixNano())
+	script := `set -m; "$@" & wait $!; echo "[exit $?]"`
+	r := startCmdInTerminal(t, dir, mark, bash, "-c", script, "bash", vbin, "test", "--no-cache", "--state-dir", filepath.Join(dir, "state"))
+	readPid(t, pidFile)
+	done := make(chan error, 1)
+	go func() { done <- r.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the shell: %v\n%s", err, r.output())
+		}
+	case <-time.After(testenv.Scale(30 * time.Second)):
+		t.Fatalf("volley in the background did not finish (stopped by the terminal?):\n%s", r.output())
+	}
+	if out := r.output(); !strings.Contains(out, "volley: 1 passed, 0 failed") || !strings.Contains(out, "[exit 0]") {
+		t.Errorf("want the run to pass in the background:\n%s", out)
+	}
+	if !r.echo(t) {
+		t.Error("the terminal does not echo after a background run")
+	}
 }

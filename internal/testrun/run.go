@@ -19,6 +19,7 @@ import (
 	"github.com/volley-test/volley/internal/quarantine"
 	"github.com/volley-test/volley/internal/report"
 	"github.com/volley-test/volley/internal/runner"
+	"github.com/volley-test/volley/internal/tty"
 )
 
 // Outcome is how a run that completed went.
@@ -100,13 +101,35 @@ func Run(c Config, args []string, stdout, stderr io.Writer) (Outcome, error) {
 	inspect := make(chan os.Signal, 1)
 	signal.Notify(inspect, syscall.SIGUSR1)
 	defer signal.Stop(inspect)
+	// A person at the terminal presses `t` to list the running tests.
+	var keys *tty.Keys
 	if live {
-		defer watchKeys(inspect)()
+		keys = tty.WatchKeys(os.Stdin, func(b byte) {
+			if b == 't' || b == 'T' {
+				select {
+				case inspect <- syscall.SIGUSR1:
+				default:
+				}
+			}
+		})
+		defer keys.Close()
+	}
+	// Ctrl-Z: the dispatcher stops the running tests, then volley stops
+	// itself, the terminal put back first; fg continues it, and it
+	// continues the tests.
+	suspend := make(chan os.Signal, 1)
+	signal.Notify(suspend, syscall.SIGTSTP)
+	defer signal.Stop(suspend)
+	stop := func() {
+		keys.Pause()
+		tty.StopSelf()
+		keys.Resume()
 	}
 
 	ro := runner.Options{
 		Jobs: c.Jobs, Timeout: c.Timeout, Grace: c.Grace, MaxFail: c.MaxFail,
 		Passthrough: c.NoCapture, Cookie: cookie, Keep: pl.Keep, Interrupt: sigs, Inspect: inspect,
+		Suspend: suspend, Stop: stop,
 		Preset: pl.Preset, Retries: c.Retries, FlakyFail: c.FlakyFail,
 		LeakFail: c.LeakFail, SlowAfter: c.SlowTimeout, NoDiagnose: c.NoDiagnose,
 	}

@@ -2,6 +2,7 @@ package tty
 
 import (
 	"os"
+	"os/signal"
 	"sync"
 	"syscall"
 
@@ -106,4 +107,33 @@ func (k *Keys) read() {
 			k.key(buf[0])
 		}
 	}
+}
+
+// StopSelf stops volley as the terminal's Ctrl-Z would have (SIGSTOP: a
+// Go program that has caught SIGTSTP cannot take its default action again)
+// and returns once it is continued. It does nothing, and returns false,
+// when no job-control shell could continue it: volley's parent must be in
+// its session but not its process group (else the group is orphaned, and
+// the kernel itself discards a terminal stop).
+func StopSelf() bool {
+	parent := syscall.Getppid()
+	pg, err := syscall.Getpgid(parent)
+	if err != nil || pg == syscall.Getpgrp() {
+		return false
+	}
+	psid, err1 := unix.Getsid(parent)
+	sid, err2 := unix.Getsid(0)
+	if err1 != nil || err2 != nil || psid != sid {
+		return false
+	}
+	// The stop takes effect asynchronously: wait for the SIGCONT that ends
+	// it, so nothing after this runs before volley was really stopped.
+	cont := make(chan os.Signal, 1)
+	signal.Notify(cont, syscall.SIGCONT)
+	defer signal.Stop(cont)
+	if syscall.Kill(syscall.Getpid(), syscall.SIGSTOP) != nil {
+		return false
+	}
+	<-cont
+	return true
 }
