@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"maps"
 	"slices"
 )
 
@@ -17,7 +18,7 @@ func encodeState(w io.Writer, st *state) error {
 	e.raw(`,"run":`)
 	e.value(st.Run)
 	e.raw(`,"suites":{`)
-	for i, name := range sortedKeys(st.Suites) {
+	for i, name := range slices.Sorted(maps.Keys(st.Suites)) {
 		s := st.Suites[name]
 		e.sep(i)
 		e.key(name)
@@ -41,12 +42,12 @@ func encodeState(w io.Writer, st *state) error {
 		e.raw("}")
 	}
 	e.raw(`},"history":{`)
-	for i, suite := range sortedKeys(st.History) {
+	for i, suite := range slices.Sorted(maps.Keys(st.History)) {
 		e.sep(i)
 		e.key(suite)
 		e.raw("{")
 		tests := st.History[suite]
-		for j, test := range sortedKeys(tests) {
+		for j, test := range slices.Sorted(maps.Keys(tests)) {
 			e.sep(j)
 			e.key(test)
 			e.value(tests[test])
@@ -95,13 +96,4 @@ func (e *encoder) sep(i int) {
 	if i > 0 {
 		e.raw(",")
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
