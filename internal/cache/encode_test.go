@@ -3,6 +3,9 @@ package cache
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -38,5 +41,57 @@ func TestEncodeStateIsMarshal(t *testing.T) {
 	}
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("encodeState differs from json.Marshal:\n got %s\nwant %s", got.Bytes(), want)
+	}
+}
+
+// Save without reading the file again (nobody saved since Open) writes
+// what Save after another writer's identical rewrite (read again, ops
+// replayed) writes.
+func TestSaveReusesWhatItRead(t *testing.T) {
+	base := t.TempDir()
+	s := open(t, base)
+	s.Record("s", keyA, []*event.Result{res("t1", event.Pass, time.Second), res("t2", event.Fail, time.Second)})
+	s.Record("other", keyB, []*event.Result{res("x", event.Pass, time.Millisecond)})
+	save(t, s)
+
+	run := func(rewrite bool) []byte {
+		dir := t.TempDir()
+		b, err := os.ReadFile(filepath.Join(base, fileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fileName), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := open(t, dir)
+		s.Record("s", keyA, []*event.Result{res("t1", event.Pass, 2*time.Second), res("t2", event.Pass, time.Second), res("t3", event.Skip, 0)})
+		if _, err := s.Hasher().File(filepath.Join(dir, fileName)); err != nil {
+			t.Fatal(err)
+		}
+		if rewrite { // another volley saved the same history meanwhile
+			tmp := filepath.Join(dir, "other")
+			if err := os.WriteFile(tmp, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(tmp, filepath.Join(dir, fileName)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save(t, s)
+		out, err := os.ReadFile(filepath.Join(dir, fileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Times and paths differ between the two directories, nothing else.
+		out = regexp.MustCompile(`"time":"[^"]*"`).ReplaceAll(out, []byte(`"time":""`))
+		out = regexp.MustCompile(`"files":\{.*\}\}$`).ReplaceAll(bytes.TrimSpace(out), []byte(`"files":{}}`))
+		return out
+	}
+	reused, reread := run(false), run(true)
+	if !bytes.Equal(reused, reread) {
+		t.Fatalf("saving what was read differs from reading again:\n reused %s\n reread %s", reused, reread)
+	}
+	if !bytes.Contains(reused, []byte(`"t3"`)) || !bytes.Contains(reused, []byte(`"run":2`)) {
+		t.Fatalf("the second save is missing its run: %s", reused)
 	}
 }

@@ -176,3 +176,14 @@ func (h *Hasher) takeUsed() map[string]*memo {
 	h.used = map[string]*memo{}
 	return u
 }
+
+// snapshot is a copy of the memo, to be saved with the store.
+func (h *Hasher) snapshot() map[string]*memo {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := make(map[string]*memo, len(h.memo))
+	for p, v := range h.memo {
+		m[p] = v
+	}
+	return m
+}

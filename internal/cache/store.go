@@ -60,6 +60,7 @@ type Store struct {
 	dir    string
 	mu     sync.Mutex
 	st     *state
+	loaded stamp // of the file st was read from; zero when none
 	ops    []record
 	hasher *Hasher
 }
@@ -71,7 +72,7 @@ type Store struct {
 // read at all.
 func Open(dir string) (*Store, []string, error) {
 	path := filepath.Join(dir, fileName)
-	st, warn, err := load(path)
+	st, stp, warn, err := loadStamped(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,6 +90,7 @@ func Open(dir string) (*Store, []string, error) {
 		MaxTests: DefaultMaxTests,
 		dir:      dir,
 		st:       st,
+		loaded:   stp,
 		hasher:   newHasher(files),
 	}, warnings, nil
 }
@@ -96,26 +98,33 @@ func Open(dir string) (*Store, []string, error) {
 // load reads a state file: nil and no warning when there is none, nil and
 // a warning when it is unusable.
 func load(path string) (*state, string, error) {
-	data, err := ReadBounded(path, MaxStateSize)
+	st, _, warn, err := loadStamped(path)
+	return st, warn, err
+}
+
+// loadStamped is load, also returning the stamp of the file it read (zero
+// when it read none or none usable).
+func loadStamped(path string) (*state, stamp, string, error) {
+	data, stp, err := readStamped(path, MaxStateSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "", nil
+		return nil, stamp{}, "", nil
 	}
 	var odd *NotRegularError
 	if errors.As(err, &odd) || errors.Is(err, ErrTooBig) {
-		return nil, fmt.Sprintf("history file %v; starting a new one", err), nil
+		return nil, stamp{}, fmt.Sprintf("history file %v; starting a new one", err), nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("read history: %w", err)
+		return nil, stamp{}, "", fmt.Errorf("read history: %w", err)
 	}
 	st := new(state)
 	if err := json.Unmarshal(data, st); err != nil {
-		return nil, fmt.Sprintf("history file %s is corrupt (%v); starting a new one", path, err), nil
+		return nil, stamp{}, fmt.Sprintf("history file %s is corrupt (%v); starting a new one", path, err), nil
 	}
 	if st.Version != version {
-		return nil, fmt.Sprintf("history file %s has version %d, this volley knows %d; starting a new one", path, st.Version, version), nil
+		return nil, stamp{}, fmt.Sprintf("history file %s has version %d, this volley knows %d; starting a new one", path, st.Version, version), nil
 	}
 	st.normalize()
-	return st, "", nil
+	return st, stp, "", nil
 }
 
 // normalize makes a decoded state safe to use: no nil maps or entries.
@@ -184,22 +193,35 @@ func (s *Store) Save() error {
 	removeTemps(s.dir) // under the lock, any temp file is a crashed writer's
 
 	path := filepath.Join(s.dir, fileName)
-	// The file is read again (another run may have saved meanwhile) and
-	// the ops replayed onto it; the state read at the start is not needed
-	// for that, so it is let go first rather than held twice.
-	s.st = newState()
-	st, _, err := load(path)
-	if err != nil {
-		return fmt.Errorf("save history: %w", err)
-	}
-	if st == nil { // missing (cleaned meanwhile) or unusable: start anew
-		st = newState()
-	}
-	if len(s.ops) > 0 {
-		st.Run++
-	}
-	for _, op := range s.ops {
-		op.apply(st, st.Run)
+	var st *state
+	if fi, err := os.Stat(path); err == nil && s.loaded != (stamp{}) && stampOf(fi) == s.loaded {
+		// Nobody saved since this store read the file: its state, with
+		// the ops already applied by Record, is what reading the file
+		// again and replaying them would make, without holding the
+		// history twice.
+		st = s.st
+		st.Files = s.hasher.snapshot()
+		if len(s.ops) > 0 {
+			st.Run++
+		}
+	} else {
+		// The file is read again (another run saved meanwhile) and the
+		// ops replayed onto it; the state read at the start is let go
+		// first rather than held twice.
+		s.st = newState()
+		st, _, err = load(path)
+		if err != nil {
+			return fmt.Errorf("save history: %w", err)
+		}
+		if st == nil { // missing (cleaned meanwhile) or unusable: start anew
+			st = newState()
+		}
+		if len(s.ops) > 0 {
+			st.Run++
+		}
+		for _, op := range s.ops {
+			op.apply(st, st.Run)
+		}
 	}
 	for p, m := range used {
 		m.Seen = st.Run
@@ -208,10 +230,15 @@ func (s *Store) Save() error {
 	st.prune(s.keepRuns(), s.maxTests())
 
 	if err := writeAtomic(s.dir, path, func(w io.Writer) error { return encodeState(w, st) }); err != nil {
+		s.loaded = stamp{} // st may hold this run's ops twice over: never reuse it
 		return fmt.Errorf("save history: %w", err)
 	}
 	st.Files = nil
 	s.st = st
+	s.loaded = stamp{}
+	if fi, err := os.Stat(path); err == nil {
+		s.loaded = stampOf(fi)
+	}
 	s.ops = nil
 	return nil
 }
