@@ -19,6 +19,9 @@
 #       whose first test enlarges its stdout pipe to 1 MiB, at -j2 while two
 #       CPU hogs run; DRAIN_RUNS runs (10). Target: 0 of 200,000 lost in
 #       every run.
+#   (e) argument limits: TestFaultArgumentLimits through this volley, with
+#       a GoogleTest-shaped binary of 20,000 long-named tests, run twice (the
+#       second run's batches sized from history). Target: 0 errors.
 #   (d) volley's memory per test: peak RSS of a run of one tml suite of
 #       100,000 results (printed by awk, so the child is small), first
 #       without history, then with it, minus a one-test run's. Target:
@@ -27,7 +30,7 @@
 # Knobs (environment):
 #   VOLLEY=path  use this volley binary instead of building one
 #   KEEP=1       keep the work directory (logs, table)
-#   SKIP_A=1 / SKIP_B=1 / SKIP_C=1 / SKIP_D=1  skip a part
+#   SKIP_A=1 / SKIP_B=1 / SKIP_C=1 / SKIP_D=1 / SKIP_E=1  skip a part
 #   DRAIN_RUNS=N  runs of (c) (10)
 #
 # Exit status: 0 when every scenario passed its checks and (b), (c) and (d)
@@ -121,6 +124,16 @@ if [[ "${SKIP_C:-}" != 1 ]]; then
 	fi
 	printf 'drain: 2 x 100,000 tml results, 1 MiB pipes, -j2, two CPU hogs: %d of %d runs lost results (worst %d of 200,000) (target 0: %s)\n' \
 		"$lost_runs" "$runs" "$worst" "$verdict"
+fi
+
+# --- (e) 20,000 gtest tests within the argument limits -------------------------
+if [[ "${SKIP_E:-}" != 1 ]]; then
+	if (cd "$root" && VOLLEY_FAULT_BIN=$V go test -count=1 -run '^TestFaultArgumentLimits$' ./internal/cli) >"$work/args.log" 2>&1; then
+		echo 'argument limits: 20,000 gtest tests with long names, first run and second (history-sized batches): 0 errors (target 0: ok)'
+	else
+		status=1
+		echo "argument limits: 20,000 gtest tests: FAILED: $(grep -a -m3 -E 'not PASS|is ERROR|want' "$work/args.log" | tr '\n' ' ')"
+	fi
 fi
 
 # --- (d) memory per test: 100,000 tml results ---------------------------------
