@@ -499,7 +499,7 @@ func mbDispatchWatch(t *testing.T, o runner.Options, limit time.Duration, watch 
 			if watch != nil {
 				watch(e)
 			}
-		}).Run()
+		}).Run(t.Context())
 	}()
 	select {
 	case <-done:
