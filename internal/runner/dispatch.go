@@ -20,7 +20,7 @@ type Options struct {
 	Grace       time.Duration // between SIGTERM and SIGKILL
 	MaxFail     int           // stop launching after this many failures; 0 = never
 	Tick        time.Duration // Tick event period for live views; 0 = none
-	Passthrough bool          // --no-capture: copy child output to volley's own
+	Passthrough bool          // --no-capture: copy child output to volley's own (Local)
 	// Cookie marks every child's environment (proc.CookieVar); "" = a fresh one.
 	Cookie string
 	// MaxOutput bounds the output kept on each result.

@@ -59,6 +59,7 @@ func (fp *fakeProc) name() string { return fp.Unit.Suite.Name }
 // sched runs a dispatcher on the fake executor.
 type sched struct {
 	t         *testing.T
+	d         *runner.Dispatcher // its Fatal may be read once wait has returned
 	fake      *fake
 	now       func() time.Time
 	inspect   chan os.Signal
@@ -99,6 +100,7 @@ func newSched(t *testing.T, o runner.Options, now func() time.Time, units ...*pr
 	if now != nil {
 		d.SetClock(now)
 	}
+	h.d = d
 	go func() { h.stats <- d.Run(t.Context()) }()
 	return h
 }

@@ -5,6 +5,7 @@ package runner_test
 // The real-process counterparts are in misbehave_test.go.
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"syscall"
@@ -315,6 +316,33 @@ func TestScheduleInterrupt(t *testing.T) {
 	}
 	warns := strings.Join(h.messages(event.Warn), "\n")
 	if !strings.Contains(warns, "interrupted: stopping running tests") || !strings.Contains(warns, "interrupted again: killing") {
+		t.Errorf("warnings %q", warns)
+	}
+}
+
+// An executor's fatal error (a remote service that stays down) stops the
+// run: what its process did not run, and what is queued, is not run, and
+// the run says why.
+func TestScheduleFatal(t *testing.T) {
+	h := newSched(t, runner.Options{Jobs: 2}, nil, units([]string{"a", "b", "c"}, nil)...)
+	ps := h.settle()
+	h.startAll(ps)
+	outage := errors.New("remote grpc://x: service unusable for 5m0s, gave up")
+	h.exit(ps[0], runner.Exited{
+		Reported: runner.Reported{Outcomes: []protocol.Outcome{{Status: event.Error, ExitCode: -1, Reason: "remote execution of a"}}},
+		Exit:     protocol.Exit{Code: -1, Err: outage},
+		Fatal:    outage,
+	})
+	h.expect(h.settle(), "[b]")
+	h.pass(ps[1])
+	st := h.wait()
+	if st.Passed != 1 || st.Failed != 0 || st.NotRun != 2 {
+		t.Errorf("%d passed, %d failed, %d not run; want 1, 0, 2", st.Passed, st.Failed, st.NotRun)
+	}
+	if !errors.Is(h.d.Fatal(), outage) {
+		t.Errorf("Fatal() = %v, want the outage", h.d.Fatal())
+	}
+	if warns := strings.Join(h.messages(event.Warn), "\n"); !strings.Contains(warns, "stopping the run: "+outage.Error()) {
 		t.Errorf("warnings %q", warns)
 	}
 }
