@@ -97,8 +97,8 @@ type Dispatcher struct {
 	now         func() time.Time        // the clock (time.Now)
 }
 
-// running is one live process; it belongs to the dispatcher, except req
-// and done, shared with its executor.
+// running is one live process; it belongs to the dispatcher, except req,
+// done and capture (safe for concurrent use), shared with its executor.
 type running struct {
 	id      int
 	unit    *protocol.Unit

@@ -4,7 +4,9 @@ package runner_test
 // quarantine, hang diagnosis (Go and native), concurrency groups, thread
 // weights, the memory budget, slow warnings and inspection. The suites are
 // fixtures played by this very test binary (see init); the CLI-level
-// counterparts, leak detection included, are in internal/cli/fault_test.go.
+// counterparts, leak detection included, are in internal/cli/fault_test.go;
+// the same scheduling, step by step and without processes, is in
+// schedule_test.go.
 
 import (
 	"bytes"
