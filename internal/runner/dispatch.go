@@ -20,7 +20,7 @@ type Options struct {
 	Grace       time.Duration // between SIGTERM and SIGKILL
 	MaxFail     int           // stop launching after this many failures; 0 = never
 	Tick        time.Duration // Tick event period for live views; 0 = none
-	Passthrough bool          // --no-capture: copy child output to volley's own
+	Passthrough bool          // --no-capture: copy child output to volley's own (Local)
 	// Cookie marks every child's environment (proc.CookieVar); "" = a fresh one.
 	Cookie string
 	// MaxOutput bounds the output kept on each result.
@@ -70,9 +70,8 @@ type Options struct {
 	MemoryBudget int64
 	ExpectedRSS  func(u *protocol.Unit) int64
 
-	// Remote, when set, runs every unit on a remote execution service;
-	// Jobs is then the remote concurrency.
-	Remote Remote
+	// Executor runs the processes; nil means Local (with Passthrough).
+	Executor Executor
 }
 
 // Dispatcher owns a run's state. Create it with New and call Run once.
@@ -90,13 +89,65 @@ type Dispatcher struct {
 	nextID      int
 	stopping    bool // no more launches (fail-fast, interrupt)
 	interrupted int
-	msgs        chan msg
+	reports     chan report
 	baseEnv     []string
 	pending     map[*protocol.Suite]int // units queued or running, per suite
 	attempts    map[string]int          // attempts so far of tests waiting for a retry, per test id
 	fatal       error                   // what stopped the run, if anything did
-	ctx         context.Context         // cancelled on interrupt (remote actions)
-	cancel      context.CancelFunc
+	now         func() time.Time        // the clock (time.Now)
+}
+
+// running is one live process; it belongs to the dispatcher, except req,
+// done and capture (safe for concurrent use), shared with its executor.
+type running struct {
+	id      int
+	unit    *protocol.Unit
+	slot    int
+	start   time.Time
+	timeout time.Duration
+	capture *Capture
+	env     []string
+	argv    []string
+	cookie  string
+	req     chan string   // requests to the executor (Process.Requests)
+	done    chan struct{} // closed when the executor has returned
+	pid     int           // 0 until started, and for a process elsewhere
+	killed  bool          // timed out: volley is killing it
+	stopped bool          // interrupted, or the run stopped: volley is killing it
+
+	deadline time.Time // when the current test times out
+	killAt   time.Time // when SIGKILL follows the SIGTERM
+	current  string    // the test running now
+	curStart time.Time
+	segStart int64     // capture offset where the current test's output starts
+	cleanup  func()    // run when the process is done
+	slowAt   time.Time // when to warn that the current test is slow
+	threads  int       // slots it occupies
+	rss      int64     // expected peak RSS, for the memory budget
+	diag     string    // diagnostics collected at timeout
+	leaked   []string  // processes it left behind
+	held     []held    // outcomes of a one-test process, until it exits
+}
+
+// report is an executor's event about the process of r.
+type report struct {
+	r *running
+	e Event
+}
+
+// ask sends the executor of r a request. It never blocks the dispatcher:
+// the executor reads requests until it has returned.
+func (r *running) ask(q string) {
+	select {
+	case r.req <- q:
+	default:
+		go func() {
+			select {
+			case r.req <- q:
+			case <-r.done:
+			}
+		}()
+	}
 }
 
 // held is an outcome waiting for its process to exit.
@@ -131,6 +182,9 @@ func New(units []*protocol.Unit, o Options, emit func(*event.Event)) *Dispatcher
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = 100 * time.Millisecond
 	}
+	if o.Executor == nil {
+		o.Executor = &Local{Passthrough: o.Passthrough}
+	}
 	if o.Cookie == "" {
 		o.Cookie = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
 	}
@@ -141,11 +195,11 @@ func New(units []*protocol.Unit, o Options, emit func(*event.Event)) *Dispatcher
 		running:  map[int]*running{},
 		slots:    make([]bool, o.Jobs),
 		groupUse: map[string]int{},
-		msgs:     make(chan msg, 64),
+		reports:  make(chan report, 64),
 		pending:  map[*protocol.Suite]int{},
 		attempts: map[string]int{},
+		now:      time.Now,
 	}
-	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, proc.CookieVar+"=") {
 			d.baseEnv = append(d.baseEnv, kv)
@@ -169,9 +223,12 @@ func New(units []*protocol.Unit, o Options, emit func(*event.Event)) *Dispatcher
 // worker matches), or nil.
 func (d *Dispatcher) Fatal() error { return d.fatal }
 
-// Run runs everything and returns the final statistics.
-func (d *Dispatcher) Run() event.Stats {
-	d.stats.Start = time.Now()
+// Run runs everything and returns the final statistics. The executors'
+// ctx is derived from ctx and cancelled at the first interrupt.
+func (d *Dispatcher) Run(ctx context.Context) event.Stats {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d.stats.Start = d.now()
 	d.send(&event.Event{Kind: event.RunStart})
 	for _, r := range d.o.Preset {
 		if d.o.Keep != nil && !d.o.Keep(r.Suite, r.Test) {
@@ -189,19 +246,20 @@ func (d *Dispatcher) Run() event.Stats {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		d.launch()
+		d.launch(ctx)
 		if len(d.running) == 0 && (d.stopping || len(d.queue) == 0 && len(d.delayed) == 0) {
 			break
 		}
 		d.resetTimer(timer)
 		select {
-		case m := <-d.msgs:
-			d.handle(m)
-		case now := <-timer.C:
-			d.enforce(now)
+		case m := <-d.reports:
+			d.handle(m.r, m.e)
+		case <-timer.C:
+			d.enforce(d.now())
 		case <-tick:
 			d.send(&event.Event{Kind: event.Tick})
 		case <-d.o.Interrupt:
+			cancel() // remote actions in flight
 			d.interrupt()
 		case <-d.o.Inspect:
 			d.inspect()
@@ -215,15 +273,15 @@ func (d *Dispatcher) Run() event.Stats {
 		}
 		d.stats.NotRun += len(d.delayed)
 	}
-	d.cancel()
-	d.stats.Wall = time.Since(d.stats.Start)
+	cancel()
+	d.stats.Wall = d.now().Sub(d.stats.Start)
 	d.send(&event.Event{Kind: event.RunEnd})
 	return d.stats
 }
 
 func (d *Dispatcher) send(e *event.Event) {
 	if e.Time.IsZero() {
-		e.Time = time.Now()
+		e.Time = d.now()
 	}
 	e.Stats = d.stats
 	d.emit(e)
@@ -255,7 +313,7 @@ func (d *Dispatcher) fits(u *protocol.Unit) bool {
 
 // launch starts queued units while they fit, first come first served but
 // letting a unit that fits pass one that must wait.
-func (d *Dispatcher) launch() {
+func (d *Dispatcher) launch(ctx context.Context) {
 	constrained := len(d.o.Groups) > 0 || d.o.MemoryBudget > 0
 	for !d.stopping && len(d.queue) > 0 && d.used < d.o.Jobs {
 		i := -1
@@ -274,11 +332,11 @@ func (d *Dispatcher) launch() {
 		}
 		u := d.queue[i]
 		d.queue = append(d.queue[:i], d.queue[i+1:]...)
-		d.start(u)
+		d.start(ctx, u)
 	}
 }
 
-func (d *Dispatcher) start(u *protocol.Unit) {
+func (d *Dispatcher) start(ctx context.Context, u *protocol.Unit) {
 	d.nextID++
 	slot := 0
 	for i, busy := range d.slots {
@@ -292,7 +350,7 @@ func (d *Dispatcher) start(u *protocol.Unit) {
 	if u.Suite.Timeout > 0 {
 		timeout = u.Suite.Timeout
 	}
-	now := time.Now()
+	now := d.now()
 	r := &running{
 		id: d.nextID, unit: u, slot: slot, start: now, timeout: timeout,
 		capture: NewCapture(d.o.TempDir), deadline: now.Add(timeout), curStart: now,
@@ -327,81 +385,96 @@ func (d *Dispatcher) start(u *protocol.Unit) {
 		d.groupUse[g]++
 	}
 	d.stats.Running = len(d.running)
-	go execute(d.ctx, r, d.msgs, d.o.Passthrough, d.o.Remote)
+	p := &Process{ID: r.id, Unit: u, Argv: r.argv, Env: r.env, Timeout: timeout, Output: r.capture, Requests: r.req}
+	go func() {
+		defer close(r.done)
+		d.o.Executor.Execute(ctx, p, func(e Event) { d.reports <- report{r, e} })
+	}()
 }
 
 func (d *Dispatcher) procEvent(r *running) *event.Proc {
 	return &event.Proc{
-		ID: r.id, PID: int(r.pid.Load()), Slot: r.slot, Suite: r.unit.Suite.Name,
+		ID: r.id, PID: r.pid, Slot: r.slot, Suite: r.unit.Suite.Name,
 		Label: r.unit.Label, Args: r.argv, Start: r.start,
 	}
 }
 
-func (d *Dispatcher) handle(m msg) {
-	r := m.r
-	now := time.Now()
-	if m.diag != nil {
-		d.diagnosed(r, m.diag, now)
-		return
-	}
-	if m.started {
-		if r.stopped.Load() {
+// handle acts on an event from the executor of r.
+func (d *Dispatcher) handle(r *running, e Event) {
+	now := d.now()
+	switch e := e.(type) {
+	case *Started:
+		r.pid = e.PID
+		if r.stopped {
 			r.ask(proc.ReqKill)
 		}
 		// The timeout runs from the process's start, not from its launch.
 		r.deadline = now.Add(r.timeout)
 		d.send(&event.Event{Kind: event.ProcStart, Suite: r.unit.Suite.Name, Proc: d.procEvent(r)})
-		d.setCurrent(r, m.next, now, 0)
-		return
+		d.setCurrent(r, e.Next, now, 0)
+	case *Diagnosis:
+		d.diagnosed(r, e, now)
+	case *Warning:
+		d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: e.Message})
+	case *Reported:
+		d.reported(r, e, nil, now)
+		if len(e.Outcomes) > 0 {
+			r.deadline = now.Add(r.timeout) // the timeout runs from the last result
+			d.setCurrent(r, e.Next, now, e.Offset)
+		}
+	case *Exited:
+		if e.Fatal != nil {
+			// What it did not run is not run: the run stops.
+			r.stopped = true
+		}
+		d.reported(r, &e.Reported, e, now)
+		d.finish(r, e)
 	}
-	for _, w := range m.warns {
+}
+
+// reported counts the outcomes rep carries, ex being the exit that came
+// with them, if it did.
+func (d *Dispatcher) reported(r *running, rep *Reported, ex *Exited, now time.Time) {
+	for _, w := range rep.Warnings {
 		d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: w})
 	}
-	if m.exited != nil && len(m.exited.leaked) > 0 {
-		d.leaked(r, m)
+	if ex != nil && len(ex.Leaked) > 0 {
+		d.leaked(r, rep.Outcomes, ex.Leaked)
 	}
-	if m.exited == nil && len(r.unit.Tests) == 1 && len(m.outcomes) > 0 {
+	if ex == nil && len(r.unit.Tests) == 1 && len(rep.Outcomes) > 0 {
 		// A process that runs one test: its result waits for the exit (a
 		// few milliseconds), so it carries the process's CPU and memory.
-		for _, o := range m.outcomes {
-			r.held = append(r.held, held{o, m.offset, now, r.curStart, r.segStart})
-		}
-	} else {
-		if m.exited != nil {
-			for _, h := range r.held {
-				r.curStart, r.segStart = h.start, h.seg
-				d.result(r, h.o, h.offset, h.at, m.exited)
-			}
-			r.held = nil
-		}
-		for _, o := range m.outcomes {
-			d.result(r, o, m.offset, now, m.exited)
-		}
-	}
-	if m.exited == nil {
-		if len(m.outcomes) > 0 {
-			r.deadline = now.Add(r.timeout) // the timeout runs from the last result
-			d.setCurrent(r, m.next, now, m.offset)
+		for _, o := range rep.Outcomes {
+			r.held = append(r.held, held{o, rep.Offset, now, r.curStart, r.segStart})
 		}
 		return
 	}
-	d.finish(r, m.exited)
+	if ex != nil {
+		for _, h := range r.held {
+			r.curStart, r.segStart = h.start, h.seg
+			d.result(r, h.o, h.offset, h.at, ex)
+		}
+		r.held = nil
+	}
+	for _, o := range rep.Outcomes {
+		d.result(r, o, rep.Offset, now, ex)
+	}
 }
 
 // leaked reports processes a unit left running (already killed by its
-// supervisor, which attributes them exactly). With LeakFail, the test of a
-// process that runs only it fails, whether its result came with the exit
-// or before it (held).
-func (d *Dispatcher) leaked(r *running, m msg) {
+// supervisor, which attributes them exactly); outs came with the exit.
+// With LeakFail, the test of a process that runs only it fails, whether its
+// result came with the exit or before it (held).
+func (d *Dispatcher) leaked(r *running, outs []protocol.Outcome, procs []string) {
 	d.stats.Leaks++
 	verdict := "killed them"
 	var one *protocol.Outcome
 	switch {
-	case len(r.unit.Tests) > 1 || len(r.held)+len(m.outcomes) != 1:
+	case len(r.unit.Tests) > 1 || len(r.held)+len(outs) != 1:
 	case len(r.held) == 1:
 		one = &r.held[0].o
 	default:
-		one = &m.outcomes[0]
+		one = &outs[0]
 	}
 	if d.o.LeakFail && one != nil && one.Status == event.Pass {
 		one.Status = event.Fail
@@ -410,8 +483,8 @@ func (d *Dispatcher) leaked(r *running, m msg) {
 	}
 	d.send(&event.Event{Kind: event.Warn, Suite: r.unit.Suite.Name, Message: fmt.Sprintf(
 		"LEAK %s: left %d process(es) running after it exited: %s; %s",
-		r.unit.Label, len(m.exited.leaked), strings.Join(m.exited.leaked, ", "), verdict)})
-	r.leaked = m.exited.leaked
+		r.unit.Label, len(procs), strings.Join(procs, ", "), verdict)})
+	r.leaked = procs
 }
 
 func (d *Dispatcher) setCurrent(r *running, test string, now time.Time, offset int64) {

@@ -10,13 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/volley-test/volley/internal/proc"
 	"github.com/volley-test/volley/internal/protocol"
-	"golang.org/x/sys/unix"
 )
 
 // drainDelay is how long the executor waits, once a process has exited,
@@ -34,74 +34,21 @@ var drainCap = 30 * time.Second
 // maxLine bounds the part of an output line given to a protocol parser.
 const maxLine = 64 << 10
 
-// running is one live process. Fields marked (d) belong to the dispatcher.
-type running struct {
-	id      int
-	unit    *protocol.Unit
-	slot    int
-	start   time.Time
-	timeout time.Duration
-	capture *Capture
-	env     []string
-	argv    []string
-	cookie  string
-	req     chan string   // requests to the executor (proc.Req*)
-	done    chan struct{} // closed when the executor is finished with it
-	pid     atomic.Int64
-	killed  atomic.Bool // timed out: volley is killing it
-	stopped atomic.Bool // interrupted: volley is killing it
-
-	deadline time.Time // (d) when the current test times out
-	killAt   time.Time // (d) when SIGKILL follows the SIGTERM
-	current  string    // (d) the test running now
-	curStart time.Time // (d)
-	segStart int64     // (d) capture offset where the current test's output starts
-	cleanup  func()    // (d) run when the process is done
-	slowAt   time.Time // (d) when to warn that the current test is slow
-	threads  int       // slots it occupies
-	rss      int64     // expected peak RSS, for the memory budget
-	diag     string    // (d) diagnostics collected at timeout
-	leaked   []string  // (d) processes it left behind
-	held     []held    // (d) outcomes of a one-test process, until it exits
+// Local runs processes on this machine, each launched under a supervisor
+// of its own (proc.Launch) and held only through it.
+type Local struct {
+	Passthrough bool // copy the processes' output to volley's own as well
 }
 
-// msg is what an executor tells the dispatcher.
-type msg struct {
-	r        *running
-	started  bool
-	outcomes []protocol.Outcome
-	offset   int64  // capture offset at the end of the line that completed outcomes
-	next     string // the test the process runs now (after outcomes)
-	warns    []string
-	exited   *exitInfo
-	diag     *diagnosis // timeout diagnostics are ready
-}
-
-type exitInfo struct {
-	x        protocol.Exit
-	followUp []*protocol.Unit
-	cpu      time.Duration
-	maxRSS   int64
-	end      time.Time
-	leaked   []string // "pid cmdline" of processes it left running
-	fatal    error    // an error no retry will heal: the run stops
-}
-
-// execute runs r's process to completion, reporting to out. The process
-// is launched under its own supervisor (proc.Launch); execute is its only
-// owner and carries out the dispatcher's requests (r.req) on it.
-func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, rm Remote) {
-	defer close(r.done)
-	if rm != nil {
-		executeRemote(ctx, rm, r, out)
-		return
-	}
-	u := r.unit
-	argv := r.argv
-	send := func(m msg) { m.r = r; out <- m }
+// Execute runs p's process to completion. Execute is the only owner of
+// the process and carries out the dispatcher's requests on it.
+func (l *Local) Execute(_ context.Context, p *Process, report func(Event)) {
+	u := p.Unit
+	argv := p.Argv
 	fail := func(err error) {
-		outs, follow := u.Session.Exit(protocol.Exit{Code: -1, Err: err})
-		send(msg{outcomes: outs, offset: r.capture.Len(), exited: &exitInfo{x: protocol.Exit{Code: -1, Err: err}, followUp: follow, end: time.Now()}})
+		x := protocol.Exit{Code: -1, Err: err}
+		outs, follow := u.Session.Exit(x)
+		report(&Exited{Reported: Reported{Outcomes: outs, Offset: p.Output.Len()}, Exit: x, FollowUp: follow, End: time.Now()})
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -115,7 +62,7 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 		fail(fmt.Errorf("run %s: %w", u.Label, err))
 		return
 	}
-	child, err := proc.Launch(proc.Spec{Path: argv[0], Args: argv, Env: r.env, Dir: u.Suite.Cwd,
+	child, err := proc.Launch(proc.Spec{Path: argv[0], Args: argv, Env: p.Env, Dir: u.Suite.Cwd,
 		Stdout: outW, Stderr: errW, NoStack: len(u.Suite.Interpreter) > 0})
 	outW.Close()
 	errW.Close()
@@ -125,16 +72,15 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 		fail(startError(argv[0], err))
 		return
 	}
-	r.pid.Store(int64(child.Pid()))
-	send(msg{started: true, next: u.Session.Running()})
+	report(&Started{PID: child.Pid(), Next: u.Session.Running()})
 
 	var wg sync.WaitGroup
 	wg.Add(2)
-	var errSink io.Writer = r.capture
-	var outSink io.Writer = r.capture
-	if passthrough {
-		errSink = io.MultiWriter(r.capture, os.Stderr)
-		outSink = io.MultiWriter(r.capture, os.Stdout)
+	var errSink io.Writer = p.Output
+	var outSink io.Writer = p.Output
+	if l.Passthrough {
+		errSink = io.MultiWriter(p.Output, os.Stderr)
+		outSink = io.MultiWriter(p.Output, os.Stdout)
 	}
 	go func() {
 		defer wg.Done()
@@ -142,21 +88,32 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 	}()
 	go func() {
 		defer wg.Done()
-		readLines(outR, outSink, func(line []byte) {
+		ReadLines(outR, outSink, func(line []byte) {
 			outs := u.Session.Line(line)
 			warns := u.Session.Warnings()
 			if len(outs) > 0 || len(warns) > 0 {
-				send(msg{outcomes: outs, offset: r.capture.Len(), next: u.Session.Running(), warns: warns})
+				report(&Reported{Outcomes: outs, Offset: p.Output.Len(), Next: u.Session.Running(), Warnings: warns})
 			}
 		})
 	}()
-	// The dispatcher's requests, until the process has ended.
+	// The dispatcher's requests, until the process has ended; timedOut is
+	// read once served is closed.
+	timedOut := false
+	take := func(q string) {
+		if q == ReqTimeout {
+			timedOut = true
+		} else {
+			child.Request(q)
+		}
+	}
 	ended := make(chan struct{})
+	served := make(chan struct{})
 	go func() {
+		defer close(served)
 		for {
 			select {
-			case q := <-r.req:
-				child.Request(q)
+			case q := <-p.Requests:
+				take(q)
 			case <-ended:
 				return
 			}
@@ -172,21 +129,33 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 		case err != nil:
 			waitErr = err
 		case ev.Diag != nil:
-			send(msg{diag: &diagnosis{text: ev.Diag.Text, quitSent: ev.Diag.QuitSent}})
+			report(&Diagnosis{Text: ev.Diag.Text, QuitSent: ev.Diag.QuitSent})
 		default:
 			rep = ev.Exit
 		}
 	}
 	close(ended)
+	<-served
+	// A timeout that came with the end still makes it a timeout.
+	for pending := true; pending; {
+		select {
+		case q := <-p.Requests:
+			if q == ReqTimeout {
+				timedOut = true
+			}
+		default:
+			pending = false
+		}
+	}
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
-	cut := drain(drained, r.capture.Len, outR, errR)
+	cut := drain(drained, p.Output.Len, outR, errR)
 	outR.Close()
 	errR.Close()
 
-	x := protocol.Exit{Code: -1, Timeout: r.timeout, TimedOut: r.killed.Load()}
-	ei := &exitInfo{end: time.Now()}
+	x := protocol.Exit{Code: -1, Timeout: p.Timeout, TimedOut: timedOut}
+	ex := &Exited{End: time.Now()}
 	if rep != nil {
 		ws := rep.Status
 		if ws.Signaled() {
@@ -194,33 +163,19 @@ func execute(ctx context.Context, r *running, out chan<- msg, passthrough bool, 
 		} else {
 			x.Code = ws.ExitStatus()
 		}
-		ei.cpu, ei.maxRSS, ei.leaked = rep.CPU, rep.MaxRSS, rep.Leaked
+		ex.CPU, ex.MaxRSS, ex.Leaked = rep.CPU, rep.MaxRSS, rep.Leaked
 	} else {
 		x.Err = waitErr
 	}
-	ei.x = x
+	ex.Exit = x
 	outs, follow := u.Session.Exit(x)
-	ei.followUp = follow
+	ex.FollowUp = follow
 	warns := u.Session.Warnings()
 	if cut {
 		warns = append(warns, fmt.Sprintf("%s: stopped reading its output %s after it exited: a process outside its group went on writing to its pipes; what it wrote after that is not kept", u.Label, drainCap))
 	}
-	send(msg{outcomes: outs, offset: r.capture.Len(), warns: warns, exited: ei})
-}
-
-// ask sends the process of r a request (proc.Req*). It never blocks the
-// dispatcher: the executor reads requests until the process has ended.
-func (r *running) ask(q string) {
-	select {
-	case r.req <- q:
-	default:
-		go func() {
-			select {
-			case r.req <- q:
-			case <-r.done:
-			}
-		}()
-	}
+	ex.Reported = Reported{Outcomes: outs, Offset: p.Output.Len(), Warnings: warns}
+	report(ex)
 }
 
 // drain waits for the readers of a process's pipes to reach EOF (drained
@@ -293,9 +248,9 @@ func unread(f *os.File) int {
 	return n
 }
 
-// readLines copies r to sink and calls line for every complete line (and a
+// ReadLines copies r to sink and calls line for every complete line (and a
 // final unterminated one), each bounded to maxLine bytes.
-func readLines(r io.Reader, sink io.Writer, line func([]byte)) {
+func ReadLines(r io.Reader, sink io.Writer, line func([]byte)) {
 	buf := make([]byte, 32<<10)
 	var cur []byte
 	overlong := false

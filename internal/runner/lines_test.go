@@ -41,7 +41,7 @@ func (r *lineChunkReader) Read(p []byte) (int, error) {
 
 func collectLines(r io.Reader) (lines []string, sink *bytes.Buffer) {
 	sink = &bytes.Buffer{}
-	readLines(r, sink, func(l []byte) { lines = append(lines, string(l)) })
+	ReadLines(r, sink, func(l []byte) { lines = append(lines, string(l)) })
 	return lines, sink
 }
 
@@ -117,7 +117,7 @@ func TestReadLinesSinkAtLineEnd(t *testing.T) {
 	input := "running test 0\nTML_RESULT:0:PASS:0\nrunning test 1\nboom\nTML_RESULT:1:FAIL:1\nrunning test 2\n"
 	sink := &bytes.Buffer{}
 	var bad []string
-	readLines(strings.NewReader(input), sink, func(l []byte) {
+	ReadLines(strings.NewReader(input), sink, func(l []byte) {
 		end := strings.Index(input, string(l)+"\n") + len(l) + 1
 		if sink.Len() != end {
 			bad = append(bad, string(l))

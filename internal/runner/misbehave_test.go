@@ -4,7 +4,9 @@ package runner_test
 // quarantine, hang diagnosis (Go and native), concurrency groups, thread
 // weights, the memory budget, slow warnings and inspection. The suites are
 // fixtures played by this very test binary (see init); the CLI-level
-// counterparts, leak detection included, are in internal/cli/fault_test.go.
+// counterparts, leak detection included, are in internal/cli/fault_test.go;
+// the same scheduling, step by step and without processes, is in
+// schedule_test.go.
 
 import (
 	"bytes"
@@ -358,20 +360,20 @@ func lastLine(b []byte) []byte {
 func TestMisbehaveGroupLimit(t *testing.T) {
 	dir := t.TempDir()
 	var suites []*protocol.Suite
-	for i := 1; i <= 4; i++ {
-		s := mbSuite(t, dir, fmt.Sprintf("db%d", i), "test sleep=300ms")
+	for i := 1; i <= 2; i++ {
+		s := mbSuite(t, dir, fmt.Sprintf("db%d", i), "test sleep=200ms")
 		s.Group = "db"
 		suites = append(suites, s)
 	}
 	for i := 1; i <= 2; i++ {
-		s := mbSuite(t, dir, fmt.Sprintf("cache%d", i), "test sleep=300ms")
+		s := mbSuite(t, dir, fmt.Sprintf("cache%d", i), "test sleep=200ms")
 		s.Group = "cache"
 		suites = append(suites, s)
 	}
 	suites = append(suites, mbSuite(t, dir, "free", "test pass"))
 	r := mbDispatch(t, runner.Options{Jobs: 4, Groups: map[string]int{"db": 1, "cache": 2}}, 30*time.Second, suites...)
-	if r.stats.Passed != 7 {
-		t.Fatalf("%d passed, want 7", r.stats.Passed)
+	if r.stats.Passed != 5 {
+		t.Fatalf("%d passed, want 5", r.stats.Passed)
 	}
 	db := r.procs("db")
 	if n := concurrency(db, one); n != 1 {
@@ -392,22 +394,22 @@ func TestMisbehaveThreads(t *testing.T) {
 	dir := t.TempDir()
 	var suites []*protocol.Suite
 	threads := map[string]int{}
-	for i := 1; i <= 4; i++ {
-		s := mbSuite(t, dir, fmt.Sprintf("wide%d", i), "test sleep=300ms")
+	for i := 1; i <= 2; i++ {
+		s := mbSuite(t, dir, fmt.Sprintf("wide%d", i), "test sleep=200ms")
 		s.Threads = 2
 		suites = append(suites, s)
 		threads[s.Name] = 2
 	}
 	for i := 1; i <= 2; i++ {
-		s := mbSuite(t, dir, fmt.Sprintf("narrow%d", i), "test sleep=300ms")
+		s := mbSuite(t, dir, fmt.Sprintf("narrow%d", i), "test sleep=200ms")
 		suites = append(suites, s)
 	}
 	huge := mbSuite(t, dir, "huge", "test sleep=100ms")
 	huge.Threads = 99 // more than -j: clamped, runs alone
 	suites = append(suites, huge)
 	r := mbDispatch(t, runner.Options{Jobs: 4}, 30*time.Second, suites...)
-	if r.stats.Passed != 7 {
-		t.Fatalf("%d passed, want 7", r.stats.Passed)
+	if r.stats.Passed != 5 {
+		t.Fatalf("%d passed, want 5", r.stats.Passed)
 	}
 	all := r.procs("")
 	weight := func(p *event.Proc) int {
@@ -427,10 +429,10 @@ func TestMisbehaveThreads(t *testing.T) {
 func TestMisbehaveMemoryBudget(t *testing.T) {
 	dir := t.TempDir()
 	var suites []*protocol.Suite
-	for i := 1; i <= 4; i++ {
-		suites = append(suites, mbSuite(t, dir, fmt.Sprintf("mem%d", i), "test sleep=300ms"))
+	for i := 1; i <= 2; i++ {
+		suites = append(suites, mbSuite(t, dir, fmt.Sprintf("mem%d", i), "test sleep=200ms"))
 	}
-	suites = append(suites, mbSuite(t, dir, "giant", "test pass"), mbSuite(t, dir, "small", "test sleep=300ms"))
+	suites = append(suites, mbSuite(t, dir, "giant", "test pass"), mbSuite(t, dir, "small", "test sleep=200ms"))
 	rss := map[string]int64{"giant": 900 << 20, "small": 10 << 20}
 	expected := func(u *protocol.Unit) int64 {
 		if strings.HasPrefix(u.Suite.Name, "mem") {
@@ -439,8 +441,8 @@ func TestMisbehaveMemoryBudget(t *testing.T) {
 		return rss[u.Suite.Name]
 	}
 	r := mbDispatch(t, runner.Options{Jobs: 4, MemoryBudget: 300 << 20, ExpectedRSS: expected}, 30*time.Second, suites...)
-	if r.stats.Passed != 6 {
-		t.Fatalf("%d passed, want 6 (a unit over the whole budget still runs, alone)", r.stats.Passed)
+	if r.stats.Passed != 4 {
+		t.Fatalf("%d passed, want 4 (a unit over the whole budget still runs, alone)", r.stats.Passed)
 	}
 	mem := r.procs("mem")
 	if n := concurrency(mem, one); n != 1 {
@@ -499,7 +501,7 @@ func mbDispatchWatch(t *testing.T, o runner.Options, limit time.Duration, watch 
 			if watch != nil {
 				watch(e)
 			}
-		}).Run()
+		}).Run(t.Context())
 	}()
 	select {
 	case <-done:

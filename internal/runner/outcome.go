@@ -13,13 +13,13 @@ const maxBackoff = 5 * time.Second
 
 // result turns a session's outcome into a reported result: output segment,
 // attempts and retries, flaky and quarantine verdicts, statistics.
-func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now time.Time, ex *exitInfo) {
+func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now time.Time, ex *Exited) {
 	s := r.unit.Suite
 	if d.o.Keep != nil && !d.o.Keep(s.Name, o.Test) {
 		r.segStart = offset
 		return
 	}
-	if r.stopped.Load() && ex != nil && !now.Before(ex.end) {
+	if r.stopped && ex != nil && !now.Before(ex.End) {
 		// Killed by an interrupt: what it did not report did not run.
 		d.stats.NotRun++
 		return
@@ -44,10 +44,10 @@ func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now ti
 		res.Start, res.Duration = o.Start, o.Duration
 	}
 	if ex != nil {
-		res.Signal = ex.x.Signal
+		res.Signal = ex.Exit.Signal
 		res.Leaked = r.leaked
 		if len(r.unit.Tests) <= 1 {
-			res.CPU, res.MaxRSS = ex.cpu, ex.maxRSS
+			res.CPU, res.MaxRSS = ex.CPU, ex.MaxRSS
 		}
 		if o.Status == event.Timeout {
 			res.Diagnostics = r.diag
@@ -98,14 +98,14 @@ func (d *Dispatcher) retry(u *protocol.Unit, attempt int) {
 		delay = maxBackoff
 	}
 	d.pending[u.Suite]++
-	d.delayed = append(d.delayed, delayedUnit{at: time.Now().Add(delay), u: u})
+	d.delayed = append(d.delayed, delayedUnit{at: d.now().Add(delay), u: u})
 }
 
-func (d *Dispatcher) finish(r *running, ex *exitInfo) {
-	if ex.fatal != nil && d.fatal == nil {
-		d.fatal = ex.fatal
+func (d *Dispatcher) finish(r *running, ex *Exited) {
+	if ex.Fatal != nil && d.fatal == nil {
+		d.fatal = ex.Fatal
 		d.stopping = true
-		d.send(&event.Event{Kind: event.Warn, Message: "stopping the run: " + ex.fatal.Error()})
+		d.send(&event.Event{Kind: event.Warn, Message: "stopping the run: " + ex.Fatal.Error()})
 	}
 	delete(d.running, r.id)
 	d.slots[r.slot] = false
@@ -115,20 +115,20 @@ func (d *Dispatcher) finish(r *running, ex *exitInfo) {
 		d.groupUse[g]--
 	}
 	d.stats.Running = len(d.running)
-	d.stats.CPU += ex.cpu
+	d.stats.CPU += ex.CPU
 	d.pending[r.unit.Suite]--
 	if !d.stopping {
-		d.pending[r.unit.Suite] += len(ex.followUp)
+		d.pending[r.unit.Suite] += len(ex.FollowUp)
 	}
 	if d.pending[r.unit.Suite] == 0 {
 		d.stats.SuitesDone++
 	}
 	p := d.procEvent(r)
-	p.End, p.CPU, p.MaxRSS = ex.end, ex.cpu, ex.maxRSS
-	p.ExitCode, p.Signal, p.TimedOut = ex.x.Code, ex.x.Signal, ex.x.TimedOut
+	p.End, p.CPU, p.MaxRSS = ex.End, ex.CPU, ex.MaxRSS
+	p.ExitCode, p.Signal, p.TimedOut = ex.Exit.Code, ex.Exit.Signal, ex.Exit.TimedOut
 	p.Output = r.capture.Len()
-	if ex.x.Err != nil {
-		p.Err = ex.x.Err.Error()
+	if ex.Exit.Err != nil {
+		p.Err = ex.Exit.Err.Error()
 	}
 	d.send(&event.Event{Kind: event.ProcEnd, Suite: r.unit.Suite.Name, Proc: p})
 	if r.cleanup != nil {
@@ -137,7 +137,7 @@ func (d *Dispatcher) finish(r *running, ex *exitInfo) {
 	r.capture.Close()
 	if !d.stopping {
 		// Follow-ups (the rest of a crashed suite) go first.
-		d.queue = append(append([]*protocol.Unit(nil), ex.followUp...), d.queue...)
+		d.queue = append(append([]*protocol.Unit(nil), ex.FollowUp...), d.queue...)
 	}
 }
 

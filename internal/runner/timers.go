@@ -24,7 +24,7 @@ func (d *Dispatcher) resetTimer(t *time.Timer) {
 		switch {
 		case !r.killAt.IsZero():
 			at(r.killAt)
-		case !r.killed.Load() && !r.stopped.Load():
+		case !r.killed && !r.stopped:
 			at(r.deadline)
 			at(r.slowAt)
 		}
@@ -35,22 +35,21 @@ func (d *Dispatcher) resetTimer(t *time.Timer) {
 		}
 	}
 	if next.IsZero() {
-		next = time.Now().Add(time.Hour)
+		next = d.now().Add(time.Hour)
 	}
-	t.Reset(time.Until(next))
+	t.Reset(next.Sub(d.now()))
 }
 
 // enforce acts on every time that has passed.
 func (d *Dispatcher) enforce(now time.Time) {
 	for _, r := range d.running {
-		pid := int(r.pid.Load())
 		switch {
 		case !r.killAt.IsZero():
 			if !now.Before(r.killAt) {
 				r.ask(proc.ReqKill)
 				r.killAt = time.Time{}
 			}
-		case r.killed.Load() || r.stopped.Load() || pid <= 0:
+		case r.killed || r.stopped || r.pid <= 0:
 		case !now.Before(r.deadline):
 			d.timeout(r)
 		case !r.slowAt.IsZero() && !now.Before(r.slowAt):
@@ -73,19 +72,20 @@ func (d *Dispatcher) enforce(now time.Time) {
 // timeout starts killing a hung process: diagnostics first (collected by
 // its supervisor; the dispatcher never waits), then SIGTERM, then SIGKILL.
 func (d *Dispatcher) timeout(r *running) {
-	r.killed.Store(true)
+	r.killed = true
+	r.ask(ReqTimeout)
 	if d.o.NoDiagnose {
 		r.ask(proc.ReqTerm)
-		r.killAt = time.Now().Add(d.o.Grace)
+		r.killAt = d.now().Add(d.o.Grace)
 		return
 	}
 	r.ask(proc.ReqDiagnose)
 }
 
 // diagnosed continues a timeout kill once diagnostics are collected.
-func (d *Dispatcher) diagnosed(r *running, dg *diagnosis, now time.Time) {
-	r.diag = dg.text
-	if !dg.quitSent {
+func (d *Dispatcher) diagnosed(r *running, dg *Diagnosis, now time.Time) {
+	r.diag = dg.Text
+	if !dg.QuitSent {
 		r.ask(proc.ReqTerm)
 	}
 	r.killAt = now.Add(d.o.Grace)
@@ -96,11 +96,10 @@ func (d *Dispatcher) diagnosed(r *running, dg *diagnosis, now time.Time) {
 func (d *Dispatcher) interrupt() {
 	d.interrupted++
 	d.stopping = true
-	d.cancel() // remote actions in flight
 	d.stats.Interrupted = true
-	now := time.Now()
+	now := d.now()
 	for _, r := range d.running {
-		r.stopped.Store(true)
+		r.stopped = true
 		if d.interrupted == 1 {
 			r.ask(proc.ReqTerm)
 			r.killAt = now.Add(d.o.Grace)
@@ -119,7 +118,7 @@ func (d *Dispatcher) interrupt() {
 // inspect answers SIGUSR1: every running test with its pid, elapsed time
 // and the output so far.
 func (d *Dispatcher) inspect() {
-	now := time.Now()
+	now := d.now()
 	rs := make([]*running, 0, len(d.running))
 	for _, r := range d.running {
 		rs = append(rs, r)
@@ -128,7 +127,7 @@ func (d *Dispatcher) inspect() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d running, %d queued, %d done\n", len(rs), len(d.queue)+len(d.delayed), d.stats.Done)
 	for _, r := range rs {
-		fmt.Fprintf(&b, "  %s  pid %d  running %s (test %s)\n", r.unit.Label, r.pid.Load(),
+		fmt.Fprintf(&b, "  %s  pid %d  running %s (test %s)\n", r.unit.Label, r.pid,
 			now.Sub(r.start).Round(time.Millisecond), now.Sub(r.curStart).Round(time.Millisecond))
 		out, dropped := r.capture.Segment(r.segStart, r.capture.Len(), 2<<10)
 		if dropped > 0 {
@@ -151,11 +150,11 @@ func (d *Dispatcher) suspend() {
 		r.ask(proc.ReqStop)
 	}
 	d.send(&event.Event{Kind: event.Info, Message: fmt.Sprintf("suspended: %d running tests stopped; `fg` continues them", len(d.running))})
-	start := time.Now()
+	start := d.now()
 	if d.o.Stop != nil {
 		d.o.Stop()
 	}
-	paused := time.Since(start)
+	paused := d.now().Sub(start)
 	later := func(t *time.Time) {
 		if !t.IsZero() {
 			*t = t.Add(paused)

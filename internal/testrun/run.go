@@ -1,6 +1,7 @@
 package testrun
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/volley-test/volley/internal/proc"
 	"github.com/volley-test/volley/internal/protocol"
 	"github.com/volley-test/volley/internal/quarantine"
+	"github.com/volley-test/volley/internal/remote"
 	"github.com/volley-test/volley/internal/report"
 	"github.com/volley-test/volley/internal/runner"
 	"github.com/volley-test/volley/internal/tty"
@@ -155,7 +157,7 @@ func Run(c Config, args []string, stdout, stderr io.Writer) (Outcome, error) {
 	}
 	if rc != nil {
 		defer rc.Close()
-		ro.Remote = rc
+		ro.Executor = &remote.Executor{Runner: rc}
 		ro.Jobs = c.Remote.Jobs
 	}
 	if mem != nil {
@@ -163,7 +165,7 @@ func Run(c Config, args []string, stdout, stderr io.Writer) (Outcome, error) {
 		ro.MemoryBudget = memoryBudget(c.MemoryBudget)
 	}
 	disp := runner.New(pl.Units, ro, rep.Event)
-	stats := disp.Run()
+	stats := disp.Run(context.Background())
 	for _, pid := range proc.Sweep(cookie) {
 		fmt.Fprintf(stderr, "volley: killed leftover process %d\n", pid)
 	}
