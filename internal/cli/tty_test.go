@@ -98,6 +98,15 @@ func startCmdInTerminal(t *testing.T, dir, mark, path string, args ...string) *t
 	return r
 }
 
+// waitOutput waits until the terminal has shown text: what the shell
+// wrote before it exited may still be on its way from the pty.
+func (r *ttyRun) waitOutput(t *testing.T, text string) {
+	t.Helper()
+	testenv.WaitFor(t, testenv.Scale(20*time.Second), fmt.Sprintf("the terminal to show %q", text), func() bool {
+		return strings.Contains(r.output(), text)
+	})
+}
+
 func (r *ttyRun) output() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -233,6 +242,7 @@ func TestTerminalCtrlZ(t *testing.T) {
 	if err := r.cmd.Wait(); err != nil {
 		t.Fatalf("the shell: %v\n%s", err, r.output())
 	}
+	r.waitOutput(t, "[exit ")
 	out := r.output()
 	if !strings.Contains(out, "volley: 1 passed, 0 failed") || !strings.Contains(out, "[exit 0]") {
 		t.Errorf("want the test to pass after fg and volley to exit 0:\n%s", out)
@@ -266,6 +276,7 @@ func TestTerminalBackground(t *testing.T) {
 	case <-time.After(testenv.Scale(30 * time.Second)):
 		t.Fatalf("volley in the background did not finish (stopped by the terminal?):\n%s", r.output())
 	}
+	r.waitOutput(t, "[exit ")
 	if out := r.output(); !strings.Contains(out, "volley: 1 passed, 0 failed") || !strings.Contains(out, "[exit 0]") {
 		t.Errorf("want the run to pass in the background:\n%s", out)
 	}

@@ -206,12 +206,15 @@ func drain(drained <-chan struct{}, read func() int64, pipes ...*os.File) (cut b
 			for _, f := range pipes {
 				empty = empty && unread(f) == 0
 			}
-			if empty || now.After(capAt) && read()-start > held {
+			// A writer that went on is cut off even when its reader
+			// happens to have just emptied the pipes.
+			goesOn := now.After(capAt) && read()-start > held
+			if empty || goesOn {
 				for _, f := range pipes {
 					_ = f.SetReadDeadline(now)
 				}
 				<-drained
-				return !empty
+				return goesOn
 			}
 			t.Reset(drainDelay)
 		}
