@@ -123,19 +123,6 @@ func (r *ttyRun) echo(t *testing.T) bool {
 	return tio.Lflag&unix.ECHO != 0
 }
 
-// state is the state letter of pid ('T' stopped, 'S' sleeping), 0 if gone.
-func state(pid int) byte {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 0
-	}
-	return b[i+2]
-}
-
 // ttyFixture writes a test that writes its pid to FILE.pid, then sleeps
 // for d, and a volley.toml naming it with the given per-test timeout.
 func ttyFixture(t *testing.T, sleep, timeout string) (dir, pidFile string) {
@@ -223,8 +210,8 @@ func TestTerminalCtrlZ(t *testing.T) {
 	if _, err := r.master.Write([]byte{0x1a}); err != nil { // ^Z
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, testenv.Scale(20*time.Second), "volley to stop", func() bool { return state(vpid) == 'T' })
-	testenv.WaitFor(t, testenv.Scale(20*time.Second), "the test to stop", func() bool { return state(pid) == 'T' })
+	testenv.WaitFor(t, testenv.Scale(20*time.Second), "volley to stop", func() bool { return testenv.ProcState(vpid) == 'T' })
+	testenv.WaitFor(t, testenv.Scale(20*time.Second), "the test to stop", func() bool { return testenv.ProcState(pid) == 'T' })
 	testenv.WaitFor(t, testenv.Scale(20*time.Second), "the shell to see the job stopped", func() bool {
 		return strings.Contains(r.output(), "[volley stopped: ")
 	})
@@ -233,7 +220,7 @@ func TestTerminalCtrlZ(t *testing.T) {
 	}
 	// Stopped for longer than the timeout: time passing is what is tested.
 	time.Sleep(5 * time.Second)
-	if st := state(pid); st != 'T' {
+	if st := testenv.ProcState(pid); st != 'T' {
 		t.Errorf("the test runs on while volley is stopped (state %q)", st)
 	}
 	if _, err := r.master.Write([]byte("\n")); err != nil { // fg

@@ -607,19 +607,6 @@ func TestMisbehaveMaxRSSIsTheTests(t *testing.T) {
 	}
 }
 
-// procState is the state letter of pid in /proc ('T' when stopped), or 0.
-func procState(pid int) byte {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 0
-	}
-	return b[i+2]
-}
-
 // Ctrl-Z: the running test is stopped with volley, and continued with it;
 // the time spent stopped, longer than the timeout, counts toward neither
 // its timeout nor its duration.
@@ -637,12 +624,12 @@ func TestMisbehaveSuspend(t *testing.T) {
 		}
 	}
 	stop := func() {
-		testenv.WaitFor(t, timeout, "the test to be stopped", func() bool { return procState(pid) == 'T' })
+		testenv.WaitFor(t, timeout, "the test to be stopped", func() bool { return testenv.ProcState(pid) == 'T' })
 		stoppedSeen = true
 		// Stay stopped past the test's deadline: time passing is what is
 		// tested here.
 		time.Sleep(timeout + timeout/2)
-		if st := procState(pid); st != 'T' {
+		if st := testenv.ProcState(pid); st != 'T' {
 			t.Errorf("the test is in state %q while volley is stopped, want T", st)
 		}
 	}

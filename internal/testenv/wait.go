@@ -1,6 +1,9 @@
 package testenv
 
 import (
+	"bytes"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 )
@@ -21,4 +24,18 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(pause)
 		pause = min(2*pause, 50*time.Millisecond)
 	}
+}
+
+// ProcState is the state letter of process pid in /proc ('T' stopped, 'S'
+// sleeping, 'Z' zombie), or 0 when there is no such process.
+func ProcState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
 }
