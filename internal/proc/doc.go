@@ -6,4 +6,10 @@
 // Every process volley starts must go through Start, so that the orphan
 // reaper never steals the exit status of a process another goroutine waits
 // for.
+//
+// Tests run under supervisors (Launch): helper processes, the volley
+// executable again, each serving one test at a time and kept for the next
+// once the test and everything it left are dead, so a run starts about as
+// many supervisors as it runs tests at once. CloseIdle ends the idle ones
+// when a run is over; all of them end with volley.
 package proc

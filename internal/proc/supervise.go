@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -21,20 +22,26 @@ import (
 )
 
 // The supervisor is the volley executable started again with superviseArg
-// as its first argument. It is the parent and the child subreaper of one
-// test process, so every descendant of that test, whatever it does to its
-// environment, session or command line, is either below the test or
-// adopted by the supervisor: what is left when the test exits belongs to
-// that test and to no other. It is also the test's guardian: when volley
-// goes away (its control pipe reaches EOF, even after SIGKILL) it kills the
-// whole subtree and exits.
+// as its first argument. It runs tests one at a time: for each, it is the
+// parent and the child subreaper of the test process, so every descendant
+// of that test, whatever it does to its environment, session or command
+// line, is either below the test or adopted by the supervisor: what is left
+// when the test exits belongs to that test and to no other, and is killed
+// before the supervisor reports the end and takes the next test. It is also
+// the guardian: when volley goes away (its control pipe reaches EOF, even
+// after SIGKILL) it kills the whole subtree and exits, idle or not.
 //
 // Its command line is just: exe superviseArg; its environment volley's,
 // without the run's cookie (so a search for the test's processes by cookie
-// does not find it). Descriptors: 0-2 the test's, 3 the control pipe (a
-// JSON line with what to start, then requests from volley, one word a
-// line), 4 the report pipe (JSON lines to volley: the test's pid or why it
-// did not start, diagnostics, then its exit, last).
+// does not find it). Descriptors: 0 and 1 /dev/null, 2 volley's standard
+// error (for the supervisor's own crash only), 3 the control pipe (per
+// test, a JSON line with what to start, then requests from volley, "seq
+// word" a line), 4 the report pipe (JSON lines to volley, each with the
+// test's seq: its pid or why it did not start, diagnostics, then its exit,
+// last), 5 a socket that brings, before each start line, the test's stdout
+// and stderr (SCM_RIGHTS). The supervisor closes its copies of those as
+// soon as the test has started, so volley's EOF on them means the test and
+// all it left are done.
 const superviseArg = "__volley_supervise"
 
 func init() {
@@ -60,6 +67,8 @@ const (
 
 // report is one line of the report pipe.
 type report struct {
+	Seq   uint64      `json:"seq"`
+	Fatal bool        `json:"fatal,omitempty"` // the supervisor is exiting: Err says why
 	Pid   int         `json:"pid,omitempty"`
 	Err   string      `json:"err,omitempty"`
 	Errno int         `json:"errno,omitempty"`
@@ -88,7 +97,10 @@ const gdbTimeout = 15 * time.Second
 
 // supervisor is the state of a supervisor process.
 type supervisor struct {
-	rep  *json.Encoder
+	rep *json.Encoder
+	fds int // the socket the tests' stdout and stderr come over
+	// The current test: its seq, process (pid 0: none), executable.
+	seq  uint64
 	test *os.Process
 	pid  int
 	exe  string
@@ -100,6 +112,7 @@ type supervisor struct {
 
 // startSpec is the first line of the control pipe.
 type startSpec struct {
+	Seq  uint64   `json:"seq"`
 	Dir  string   `json:"dir"`
 	Path string   `json:"path"`
 	Argv []string `json:"argv"`
@@ -112,15 +125,19 @@ type startSpec struct {
 func superviseMain(args []string) int {
 	ctl := os.NewFile(3, "control")
 	repf := os.NewFile(4, "report")
-	if ctl == nil || repf == nil || len(args) != 0 {
+	// The fds socket stays a bare descriptor: an *os.File dropped would
+	// close it when collected.
+	_, fdsErr := unix.FcntlInt(5, unix.F_GETFD, 0)
+	if ctl == nil || repf == nil || fdsErr != nil || len(args) != 0 {
 		fmt.Fprintln(os.Stderr, "volley: the supervisor is started by volley only")
 		return 2
 	}
 	syscall.CloseOnExec(3)
 	syscall.CloseOnExec(4)
-	s := &supervisor{rep: json.NewEncoder(repf)}
+	syscall.CloseOnExec(5)
+	s := &supervisor{rep: json.NewEncoder(repf), fds: 5}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		s.send(report{Err: "supervisor: cannot become a child subreaper: " + err.Error()})
+		s.send(report{Fatal: true, Err: "supervisor: cannot become a child subreaper: " + err.Error()})
 		return 1
 	}
 	// Caught, not ignored: an ignored signal would stay ignored in the test.
@@ -130,71 +147,145 @@ func superviseMain(args []string) int {
 	chld := make(chan os.Signal, 1)
 	signal.Notify(chld, syscall.SIGCHLD)
 
-	sc := bufio.NewScanner(ctl)
-	sc.Buffer(nil, 64<<20)
-	var sp startSpec
-	if !sc.Scan() {
-		return 0 // volley went away before saying what to start
-	}
-	if err := json.Unmarshal(sc.Bytes(), &sp); err != nil || len(sp.Argv) == 0 {
-		s.send(report{Err: fmt.Sprintf("supervisor: bad start request (%v)", err)})
-		return 1
-	}
-	cmd := &exec.Cmd{Path: sp.Path, Args: sp.Argv, Dir: sp.Dir, Env: sp.Env,
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}
-	if err := cmd.Start(); err != nil {
-		r := report{Err: err.Error()}
-		var en syscall.Errno
-		if errors.As(err, &en) {
-			r.Errno = int(en)
-		}
-		s.send(r)
-		return 0
-	}
-	s.test, s.pid, s.exe, s.noStack = cmd.Process, cmd.Process.Pid, sp.Path, sp.NoStack
-	// The test's stdio now belongs to it alone: volley's EOF on the pipes
-	// comes when the last process holding them is gone.
-	os.Stdout.Close()
-	os.Stderr.Close()
-	os.Stdin.Close()
-	s.send(report{Pid: s.pid})
-
 	reqs := make(chan string)
 	go func() {
+		sc := bufio.NewScanner(ctl)
+		sc.Buffer(nil, 64<<20)
 		for sc.Scan() {
 			reqs <- sc.Text()
 		}
 		close(reqs)
 	}()
-	exited := make(chan struct{})
-	go func() {
-		// Wait without reaping: the test's pid, and so its process group
-		// id, stays taken until its group is dealt with.
-		var info unix.Siginfo
-		for unix.Waitid(unix.P_PID, s.pid, &info, unix.WEXITED|unix.WNOWAIT, nil) == syscall.EINTR {
-		}
-		close(exited)
-	}()
 	for {
+		// Idle: nothing runs below the supervisor.
+		var line string
 		select {
 		case q, ok := <-reqs:
 			if !ok {
-				// volley is gone: so is everything it ran here.
-				s.killAll()
-				return 0
+				return 0 // volley is gone
 			}
-			s.request(q)
+			line = q
 		case <-chld:
 			s.reapAdopted()
+			continue
 		case <-sigs:
-			s.killAll()
-			return 0
-		case <-exited:
-			s.finish()
 			return 0
 		}
+		if !strings.HasPrefix(line, "{") {
+			continue // a request for a test that has ended
+		}
+		if !s.start(line) {
+			return 1
+		}
+		if s.pid == 0 {
+			continue // it did not start, and was reported
+		}
+		exited := make(chan struct{})
+		go func(pid int) {
+			// Wait without reaping: the test's pid, and so its process
+			// group id, stays taken until its group is dealt with.
+			var info unix.Siginfo
+			for unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil) == syscall.EINTR {
+			}
+			close(exited)
+		}(s.pid)
+	busy:
+		for {
+			select {
+			case q, ok := <-reqs:
+				if !ok {
+					// volley is gone: so is everything it ran here.
+					s.killAll()
+					return 0
+				}
+				s.request(q)
+			case <-chld:
+				s.reapAdopted()
+			case <-sigs:
+				s.killAll()
+				return 0
+			case <-exited:
+				s.finish()
+				break busy
+			}
+		}
 	}
+}
+
+// start starts the test described by the start line, with the stdout and
+// stderr that came with it over the fds socket, and reports its pid or why
+// it did not start. It returns false when the supervisor cannot go on (it
+// has reported why).
+func (s *supervisor) start(line string) bool {
+	var sp startSpec
+	if err := json.Unmarshal([]byte(line), &sp); err != nil || len(sp.Argv) == 0 {
+		s.send(report{Seq: sp.Seq, Fatal: true, Err: fmt.Sprintf("supervisor: bad start request (%v)", err)})
+		return false
+	}
+	stdout, stderr, err := recvFiles(s.fds)
+	if err != nil {
+		s.send(report{Seq: sp.Seq, Fatal: true, Err: "supervisor: no stdout and stderr for the test: " + err.Error()})
+		return false
+	}
+	s.seq, s.test, s.pid, s.exe, s.noStack, s.killed = sp.Seq, nil, 0, sp.Path, sp.NoStack, false
+	cmd := &exec.Cmd{Path: sp.Path, Args: sp.Argv, Dir: sp.Dir, Env: sp.Env,
+		Stdin: os.Stdin, Stdout: stdout, Stderr: stderr,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}}
+	err = cmd.Start()
+	// The test's stdio now belongs to it alone: volley's EOF on the pipes
+	// comes when the last process holding them is gone.
+	stdout.Close()
+	stderr.Close()
+	if err != nil {
+		r := report{Seq: s.seq, Err: err.Error()}
+		var en syscall.Errno
+		if errors.As(err, &en) {
+			r.Errno = int(en)
+		}
+		s.send(r)
+		return true
+	}
+	s.test, s.pid = cmd.Process, cmd.Process.Pid
+	s.send(report{Seq: s.seq, Pid: s.pid})
+	return true
+}
+
+// recvFiles receives the two descriptors of the next message of socket fd.
+func recvFiles(fd int) (stdout, stderr *os.File, err error) {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	var n, oobn, flags int
+	for {
+		n, oobn, flags, _, err = unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var fds []int
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if f, err := unix.ParseUnixRights(&m); err == nil {
+				fds = append(fds, f...)
+			}
+		}
+	}
+	if n == 0 || len(fds) != 2 || flags&unix.MSG_CTRUNC != 0 {
+		for _, f := range fds {
+			syscall.Close(f)
+		}
+		if n == 0 {
+			return nil, nil, io.EOF
+		}
+		return nil, nil, fmt.Errorf("%d descriptors, want 2", len(fds))
+	}
+	// Blocking, as a test expects its stdout to be: volley's ends come
+	// from os.Pipe, which makes them non-blocking.
+	_ = unix.SetNonblock(fds[0], false)
+	_ = unix.SetNonblock(fds[1], false)
+	return os.NewFile(uintptr(fds[0]), "stdout"), os.NewFile(uintptr(fds[1]), "stderr"), nil
 }
 
 func (s *supervisor) send(r report) { _ = s.rep.Encode(r) }
@@ -203,7 +294,12 @@ func (s *supervisor) send(r report) { _ = s.rep.Encode(r) }
 // before its group is dealt with, so the id cannot be another group's.
 func (s *supervisor) group(sig syscall.Signal) { _ = syscall.Kill(-s.pid, sig) }
 
-func (s *supervisor) request(q string) {
+// request carries out "seq word" when seq is the current test's.
+func (s *supervisor) request(line string) {
+	n, q, _ := strings.Cut(line, " ")
+	if seq, err := strconv.ParseUint(n, 10, 64); err != nil || seq != s.seq {
+		return // for a test that has ended
+	}
 	switch q {
 	case ReqTerm:
 		s.killed = true
@@ -228,7 +324,7 @@ func (s *supervisor) request(q string) {
 		}
 	case ReqDiagnose:
 		d := s.diagnose()
-		s.send(report{Diag: &d})
+		s.send(report{Seq: s.seq, Diag: &d})
 	}
 }
 
@@ -277,6 +373,7 @@ func (s *supervisor) finish() {
 			break
 		}
 	}
+	_ = s.test.Release() // reaped: its pidfd goes
 	x := &ExitReport{Status: ws, CPU: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), Leaked: leaked}
 	// The test was started by vfork: it shared the supervisor's memory
 	// until exec, and the kernel carries that high-water mark into its
@@ -284,7 +381,8 @@ func (s *supervisor) finish() {
 	if m := ru.Maxrss * 1024; m > selfPeak() {
 		x.MaxRSS = m
 	}
-	s.send(report{Exit: x})
+	s.send(report{Seq: s.seq, Exit: x})
+	s.test, s.pid = nil, 0
 }
 
 // killAll kills the test and everything below the supervisor.
@@ -299,6 +397,7 @@ func (s *supervisor) killAll() {
 	s.sweep()
 	var ws syscall.WaitStatus
 	_, _ = syscall.Wait4(s.pid, &ws, 0, nil)
+	_ = s.test.Release()
 }
 
 // sweep kills every process below the supervisor other than the test

@@ -7,6 +7,7 @@ import (
 
 	"github.com/volley-test/volley/internal/discover"
 	"github.com/volley-test/volley/internal/plan"
+	"github.com/volley-test/volley/internal/proc"
 	"github.com/volley-test/volley/internal/protocol"
 	"github.com/volley-test/volley/internal/shard"
 )
@@ -16,6 +17,7 @@ import (
 // result cache is left out. Problems with the history are said on stderr;
 // planning's own notes are not.
 func Plan(c Config, args []string, stderr io.Writer) (*plan.Plan, error) {
+	defer proc.CloseIdle() // the supervisors of the listings
 	var mem *memory
 	if c.FailedOnly {
 		c.NoCache = true

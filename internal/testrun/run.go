@@ -54,6 +54,7 @@ func Run(c Config, args []string, stdout, stderr io.Writer) (Outcome, error) {
 	if err := proc.EnableSubreaper(); err != nil {
 		fmt.Fprintf(stderr, "volley: warning: cannot become a child subreaper (%v); daemonized grandchildren will be found by the final sweep only\n", err)
 	}
+	defer proc.CloseIdle() // the supervisors kept for reuse end with the run
 	cookie := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
 	dog, err := proc.StartWatchdog(cookie)
 	if err != nil {
