@@ -289,6 +289,13 @@ if [[ "${SKIP_C:-}" != 1 ]]; then
 			cp+=("$t")
 			log "(c) run $i: volley -j$JOBS ${cv[-1]}s  prove -j$JOBS ${cp[-1]}s"
 		done
+		# CPU: each tool once more under time(1), its children included; the
+		# tests' own CPU (the same perl work for both, from volley's event
+		# log) taken out leaves each launcher's own, supervisors included.
+		cpu_of() { /usr/bin/time -f '%U %S' -o "$work/c-cpu" "$@" >/dev/null 2>&1 || true; awk '{ printf "%.3f", $1 + $2 }' "$work/c-cpu"; }
+		vtotal=$(cpu_of bash -c "$(declare -f run_vc); V='$V' JOBS='$JOBS' dist='$dist' work='$work' run_vc")
+		ptotal=$(cpu_of bash -c "$(declare -f run_prove); JOBS='$JOBS' dist='$dist' work='$work' run_prove")
+		ttest=$(json_cpu "$work/c-volley.json")
 		ptests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$work/c-prove.log")
 		((passed_c + skipped_c == ptests)) || log "(c) note: volley counted $passed_c passed + $skipped_c skipped, prove Tests=$ptests"
 		mcv=$(median "${cv[@]}") mcp=$(median "${cp[@]}")
@@ -296,7 +303,12 @@ if [[ "${SKIP_C:-}" != 1 ]]; then
 		results+=("$(printf 'harness (c) TAP, %s: %s files, %s tests: volley -j%s %.2fs  prove -j%s --state=slow,save %.2fs  ratio %s  (target <= 1.0: %s)' \
 			"$what" "$ntap" "$ptests" "$JOBS" "$mcv" "$JOBS" "$mcp" "$rc" "$(verdict le "$rc" 1.0)")")
 		results+=("$(printf '         test cpu (volley run) %.2fs; longest file %s; volley %s passed, %s skipped' \
-			"$(json_cpu "$work/c-volley.json")" "$(json_longest_suite "$work/c-volley.json" | awk '{ print $2 " " $1 "s" }')" "$passed_c" "$skipped_c")")
+			"$ttest" "$(json_longest_suite "$work/c-volley.json" | awk '{ print $2 " " $1 "s" }')" "$passed_c" "$skipped_c")")
+		vown=$(awk -v a="$vtotal" -v b="$ttest" 'BEGIN { printf "%.3f", a - b }')
+		pown=$(awk -v a="$ptotal" -v b="$ttest" 'BEGIN { printf "%.3f", a - b }')
+		results+=("$(printf '         own CPU beside the tests: volley %.2fs (%s us per TAP line)  prove %.2fs (%s us per line)  (target volley < prove: %s)' \
+			"$vown" "$(awk -v c="$vown" -v n="$ptests" 'BEGIN { printf "%.0f", c * 1e6 / n }')" \
+			"$pown" "$(awk -v c="$pown" -v n="$ptests" 'BEGIN { printf "%.0f", c * 1e6 / n }')" "$(verdict le "$vown" "$pown")")")
 	fi
 fi
 
