@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/volley-test/volley/internal/report"
+	"github.com/volley-test/volley/internal/tty"
 )
 
 // openReports builds the reporters a run feeds: the terminal, plus every
@@ -22,9 +23,9 @@ func openReports(c *Config, human, stdout, stderr io.Writer, live bool, files *[
 	}
 	term := report.NewTerminal(human, report.TermOptions{
 		Live:    live,
-		Color:   isTerminal(human) && os.Getenv("NO_COLOR") == "" && !c.NoColor,
+		Color:   tty.IsTerminal(human) && os.Getenv("NO_COLOR") == "" && !c.NoColor,
 		Verbose: verbose,
-		Width:   termWidth(human),
+		Width:   tty.Width(human),
 		Slowest: c.Reports.Slowest,
 	})
 	rs := []report.Reporter{term}
@@ -69,5 +70,5 @@ func liveView(c *Config, stdout io.Writer) bool {
 	case "plain", "line", "verbose":
 		return false
 	}
-	return isTerminal(stdout) && !c.NoCapture
+	return tty.IsTerminal(stdout) && !c.NoCapture
 }

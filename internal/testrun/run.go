@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/volley-test/volley/internal/coverage"
 	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/proc"
@@ -245,18 +243,4 @@ func quarantined(c *Config, stderr io.Writer) func(suite, test string) bool {
 		fmt.Fprintf(stderr, "volley: warning: %v; running without the quarantine list\n", err)
 	}
 	return m
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func termWidth(w io.Writer) int {
-	if f, ok := w.(*os.File); ok {
-		if wd, _, err := term.GetSize(int(f.Fd())); err == nil {
-			return wd
-		}
-	}
-	return 0
 }
