@@ -279,7 +279,9 @@ func (t *tapSession) test(l string) *Outcome {
 	desc, directive := tapSplitDirective(rest)
 	desc = strings.TrimSpace(desc)
 	desc = strings.TrimSpace(strings.TrimPrefix(desc, "-"))
-	desc = strings.NewReplacer(`\#`, "#", `\\`, `\`).Replace(desc)
+	if strings.IndexByte(desc, '\\') >= 0 {
+		desc = tapUnescape.Replace(desc)
+	}
 	name := desc
 	if name == "" {
 		name = strconv.Itoa(num)
@@ -309,6 +311,9 @@ func (t *tapSession) test(l string) *Outcome {
 	}
 	return &o
 }
+
+// tapUnescape undoes TAP's escapes in a description: \# and \\.
+var tapUnescape = strings.NewReplacer(`\#`, "#", `\\`, `\`)
 
 // tapSplitDirective cuts at the first '#' that is not escaped.
 func tapSplitDirective(s string) (desc, directive string) {

@@ -10,13 +10,19 @@ import (
 // up to fileLimit bytes; past that only the last tailSize bytes are kept in a
 // ring. Offsets are positions in the logical stream, so a test's output is
 // the segment between two offsets, whatever was kept of it.
+//
+// A process that prints line by line writes one short line per pipe read,
+// so a write costs no system call: spilled bytes are written to the file a
+// spillChunk at a time, and a segment within the last tailSize bytes (a
+// test's output, nearly always) is copied from the ring, not read back.
 type Capture struct {
 	mu        sync.Mutex
 	mem       []byte
 	file      *os.File
-	fileSize  int64  // bytes in file (the stream's prefix)
+	fileSize  int64  // bytes of the stream's prefix that go to the file
+	pend      []byte // the last of those, not yet written to it
 	size      int64  // logical stream length
-	ring      []byte // circular: the last bytes written, next write at ringPos
+	ring      []byte // after a spill: the last bytes written, next write at ringPos
 	ringPos   int
 	ringFull  bool
 	dir       string
@@ -30,6 +36,7 @@ const (
 	defaultMemLimit  = 256 << 10
 	defaultFileLimit = 64 << 20
 	tailSize         = 256 << 10
+	spillChunk       = 64 << 10
 )
 
 // NewCapture returns an empty capture that spills into dir ("" = os.TempDir).
@@ -43,45 +50,60 @@ func (c *Capture) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := len(p)
-	c.size += int64(n)
-	c.writeRing(p)
-	if c.file == nil && len(c.mem)+len(p) <= c.memLimit {
+	if c.ring == nil && len(c.mem)+len(p) <= c.memLimit {
 		c.mem = append(c.mem, p...)
+		c.size += int64(n)
 		return n, nil
 	}
-	if c.file == nil && c.spillErr == nil {
-		f, err := os.CreateTemp(c.dir, "volley-out-*")
-		if err != nil {
-			c.spillErr = err
-		} else {
-			os.Remove(f.Name()) // unlinked: gone when closed, even if volley is killed
-			c.file = f
-			if _, err := f.Write(c.mem); err != nil {
-				c.spillErr = err
-			}
-			c.fileSize = int64(len(c.mem))
-			c.mem = nil
-		}
+	if c.ring == nil {
+		c.spill()
 	}
+	c.size += int64(n)
+	c.writeRing(p)
 	if c.file != nil && c.spillErr == nil && c.fileSize < c.fileLimit {
-		room := c.fileLimit - c.fileSize
 		q := p
-		if int64(len(q)) > room {
+		if room := c.fileLimit - c.fileSize; int64(len(q)) > room {
 			q = q[:room]
 		}
-		m, err := c.file.Write(q)
-		c.fileSize += int64(m)
-		if err != nil {
-			c.spillErr = err
+		c.fileSize += int64(len(q))
+		c.pend = append(c.pend, q...)
+		if len(c.pend) >= spillChunk || c.fileSize == c.fileLimit {
+			c.flush()
 		}
 	}
 	return n, nil
 }
 
-func (c *Capture) writeRing(p []byte) {
-	if c.ring == nil {
-		c.ring = make([]byte, tailSize)
+// spill moves what is in memory to a new spill file and starts the ring
+// with its tail.
+func (c *Capture) spill() {
+	c.ring = make([]byte, tailSize)
+	c.writeRing(c.mem)
+	f, err := os.CreateTemp(c.dir, "volley-out-*")
+	if err != nil {
+		c.spillErr = err
+	} else {
+		os.Remove(f.Name()) // unlinked: gone when closed, even if volley is killed
+		c.file = f
+		c.fileSize = int64(len(c.mem))
+		c.pend = append(make([]byte, 0, spillChunk+4<<10), c.mem...)
+		c.flush()
 	}
+	c.mem = nil
+}
+
+// flush writes the pending bytes to the spill file.
+func (c *Capture) flush() {
+	if len(c.pend) == 0 || c.file == nil || c.spillErr != nil {
+		return
+	}
+	if _, err := c.file.WriteAt(c.pend, c.fileSize-int64(len(c.pend))); err != nil {
+		c.spillErr = err
+	}
+	c.pend = c.pend[:0]
+}
+
+func (c *Capture) writeRing(p []byte) {
 	if len(p) >= tailSize {
 		copy(c.ring, p[len(p)-tailSize:])
 		c.ringPos, c.ringFull = 0, true
@@ -98,12 +120,27 @@ func (c *Capture) writeRing(p []byte) {
 	}
 }
 
-// tail returns the ring's bytes in stream order.
-func (c *Capture) tail() []byte {
-	if !c.ringFull {
-		return c.ring[:c.ringPos]
+// ringLen is how many of the stream's last bytes the ring holds.
+func (c *Capture) ringLen() int64 {
+	if c.ringFull {
+		return tailSize
 	}
-	return append(append([]byte(nil), c.ring[c.ringPos:]...), c.ring[:c.ringPos]...)
+	return int64(c.ringPos)
+}
+
+// fromRing copies the stream's [from, to) out of the ring; the range must
+// lie within its last ringLen bytes.
+func (c *Capture) fromRing(from, to int64) []byte {
+	data := make([]byte, 0, to-from)
+	// Stream offset size-1 is at ring index ringPos-1.
+	i := (c.ringPos - int(c.size-from)%tailSize + tailSize) % tailSize
+	for n := int(to - from); n > 0; {
+		k := min(n, tailSize-i)
+		data = append(data, c.ring[i:i+k]...)
+		n -= k
+		i = 0
+	}
+	return data
 }
 
 // Len is the number of bytes written so far.
@@ -132,20 +169,23 @@ func (c *Capture) Segment(from, to int64, max int) (data []byte, dropped int64) 
 	if max > 0 && to-from > int64(max) {
 		from = to - int64(max)
 	}
+	ringStart := c.size - c.ringLen()
 	switch {
-	case c.file == nil && c.spillErr == nil && int64(len(c.mem)) == c.size:
+	case c.ring == nil:
 		data = append([]byte(nil), c.mem[from:to]...)
+	case from >= ringStart:
+		data = c.fromRing(from, to)
 	case c.file != nil && to <= c.fileSize:
+		if to > c.fileSize-int64(len(c.pend)) {
+			c.flush()
+		}
 		data = make([]byte, to-from)
 		n, _ := c.file.ReadAt(data, from)
 		data = data[:n]
 	default:
-		// Only the ring's tail is certain: [size-len(tail), size).
-		t := c.tail()
-		ringStart := c.size - int64(len(t))
-		lo := max64(from, ringStart)
-		if lo < to {
-			data = append([]byte(nil), t[lo-ringStart:to-ringStart]...)
+		// Only the ring's tail is certain.
+		if lo := max64(from, ringStart); lo < to {
+			data = c.fromRing(lo, to)
 		}
 	}
 	return data, want - int64(len(data))
@@ -159,7 +199,7 @@ func (c *Capture) Close() {
 		c.file.Close()
 		c.file = nil
 	}
-	c.mem, c.ring = nil, nil
+	c.mem, c.ring, c.pend = nil, nil, nil
 }
 
 func max64(a, b int64) int64 {
