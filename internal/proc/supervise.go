@@ -50,6 +50,9 @@ func init() {
 	// main thread makes the test's parent-death signal fire only when the
 	// supervisor itself is gone, not when some thread of it exits.
 	if len(os.Args) > 1 && os.Args[1] == superviseArg {
+		// One processor: the supervisor waits on one test at a time, and
+		// a second would only add thread wakeups to each of its steps.
+		runtime.GOMAXPROCS(1)
 		runtime.LockOSThread()
 		os.Exit(superviseMain(os.Args[2:]))
 	}

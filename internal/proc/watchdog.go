@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -87,6 +88,7 @@ const ttyLine = "tty "
 // closes, then puts the terminal back if volley left it changed, and kills
 // everything carrying cookie.
 func WatchdogMain(cookie string) int {
+	runtime.GOMAXPROCS(1) // it only waits
 	in := bufio.NewReader(os.Stdin)
 	first, _ := in.ReadString('\n')
 	_, _ = io.Copy(io.Discard, in)

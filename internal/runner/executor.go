@@ -84,11 +84,11 @@ func (l *Local) Execute(_ context.Context, p *Process, report func(Event)) {
 	}
 	go func() {
 		defer wg.Done()
-		_, _ = io.Copy(errSink, errR)
+		_, _ = io.Copy(errSink, newRawReader(errR))
 	}()
 	go func() {
 		defer wg.Done()
-		ReadLines(outR, outSink, func(line []byte) {
+		ReadLines(newRawReader(outR), outSink, func(line []byte) {
 			outs := u.Session.Line(line)
 			warns := u.Session.Warnings()
 			if len(outs) > 0 || len(warns) > 0 {

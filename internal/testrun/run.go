@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -164,7 +165,12 @@ func Run(c Config, args []string, stdout, stderr io.Writer) (Outcome, error) {
 		ro.MemoryBudget = memoryBudget(c.MemoryBudget)
 	}
 	disp := runner.New(pl.Units, ro, rep.Event)
+	restore := func() {}
+	if rc == nil {
+		restore = oneProcessor()
+	}
 	stats := disp.Run(context.Background())
+	restore()
 	for _, pid := range proc.Sweep(cookie) {
 		fmt.Fprintf(stderr, "volley: killed leftover process %d\n", pid)
 	}
@@ -207,6 +213,24 @@ func Run(c Config, args []string, stdout, stderr io.Writer) (Outcome, error) {
 		return Outcome{}, incomplete(errors.Join(reportErrs...))
 	}
 	return Outcome{Stats: stats, Signal: syscall.Signal(first.Load())}, nil
+}
+
+// oneProcessor runs the Go scheduler on one processor until restore is
+// called, unless GOMAXPROCS is set in the environment. While local tests
+// run, volley's own work is reading lines from pipes and handing each from
+// the goroutine that parsed it to the dispatcher and the reporters; with
+// more than one processor every handoff wakes another thread (a futex
+// wake, a context switch, and the idle thread's sleep after), which costs
+// more than the line's parsing: on a TAP suite printing results one at a
+// time, volley's CPU per line fell by a quarter to two fifths on one
+// processor (bench/harness.sh (c)). The tests themselves are other
+// processes and keep every CPU.
+func oneProcessor() (restore func()) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return func() {}
+	}
+	prev := runtime.GOMAXPROCS(1)
+	return func() { runtime.GOMAXPROCS(prev) }
 }
 
 // goCoverArgs are the extra arguments of a coverage run's process: a Go
