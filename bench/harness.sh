@@ -10,10 +10,13 @@
 #       volley -j2 with granularity auto and with granularity test, vs GNU
 #       parallel running one test per job (`parallel -j2 BIN --gtest_filter={}`).
 #       Ratios auto/parallel (target <= 0.3) and per-test/parallel.
-#   (c) TAP: a CPAN distribution's t/ directory (Test::Deep, fetched with
-#       `apt-get source` when a deb-src index can be had; otherwise a
-#       generated t/ of 40 scripts): volley -j2 vs `prove -j2 --state=slow,save`.
-#       Ratio volley/prove, target <= 1.0.
+#   (c) TAP: CPAN distributions' t/ directories (Debian source packages,
+#       fetched with `apt-get source` through a private deb-src index made
+#       from the system's own Debian source list; otherwise a generated t/
+#       of 40 scripts), each: volley -j2 vs `prove -j2 --state=slow,save`.
+#       Ratio volley/prove, target <= 1.0 where one file dominates (it alone
+#       is the floor) and <= 0.9 where none does; and each launcher's own
+#       CPU per TAP line, target volley < prove.
 #
 # Every other comparison is measured warm: one untimed volley run first records
 # test durations in a fresh --state-dir (history: longest first, batch
@@ -28,8 +31,10 @@
 #   PKGS="..."    (a) the Go packages (default: strings bytes strconv sort
 #                 fmt encoding/json text/template unicode/utf8 bufio regexp)
 #   NGTEST=300    (b) tests in the generated GoogleTest binary
-#   TAP_SRC=auto  (c) auto: Test::Deep via apt-get source, else generated;
+#   TAP_SRC=auto  (c) auto: TAP_DISTS via apt-get source, else generated;
 #                 generated: always generate
+#   TAP_DISTS="libtest-deep-perl libpath-tiny-perl libjson-pp-perl libtext-csv-perl"
+#                 (c) the Debian source packages of the distributions
 #   VOLLEY=path   use this volley binary instead of building one
 #   KEEP=1        keep the work directory
 #   SKIP_A=1 / SKIP_B=1 / SKIP_C=1  skip a part
@@ -43,6 +48,7 @@ JOBS=${JOBS:-2}
 PKGS=${PKGS:-strings bytes strconv sort fmt encoding/json text/template unicode/utf8 bufio regexp}
 NGTEST=${NGTEST:-300}
 TAP_SRC=${TAP_SRC:-auto}
+TAP_DISTS=${TAP_DISTS:-libtest-deep-perl libpath-tiny-perl libjson-pp-perl libtext-csv-perl}
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_init harness
@@ -236,79 +242,127 @@ gen_tap() {
 	done
 }
 
+# deb_src_index DIR: a private deb-src index in DIR made from the system's
+# own Debian source list (its first deb822 stanza with the main component,
+# as deb-src); the system's apt sources are not touched. Sets $aptopt.
+deb_src_index() {
+	local f
+	mkdir -p "$1/lists/partial"
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[[ -f "$f" ]] || continue
+		awk 'BEGIN { RS = ""; ORS = "\n" } /(^|\n)Types:[^\n]*deb/ && /Components:[^\n]*main/ { print; exit }' "$f" |
+			sed -E '/^#/d; s/^Types:.*/Types: deb-src/' >"$1/src.sources"
+		[[ -s "$1/src.sources" ]] && break
+	done
+	[[ -s "$1/src.sources" ]] || return 1
+	aptopt=(-o "Dir::Etc::SourceList=$1/src.sources" -o "Dir::Etc::SourceParts=/nonexistent" -o "Dir::State::Lists=$1/lists")
+	(cd "$1" && timeout 120 apt-get "${aptopt[@]}" update) >>"$1/apt.log" 2>&1
+}
+
+# fetch_dist PKG: the CPAN distribution of Debian source package PKG,
+# unpacked in $dc; prints its directory (nothing when it cannot be had).
+fetch_dist() {
+	local tarball
+	(cd "$dc/apt" && timeout 60 apt-get "${aptopt[@]}" source --download-only "$1") >>"$dc/apt/apt.log" 2>&1 || true
+	tarball=$(compgen -G "$dc/apt/$1_*.orig.tar.*" | head -n1) || return 0
+	mkdir -p "$dc/$1"
+	tar -C "$dc/$1" -xf "$tarball" 2>/dev/null || return 0
+	compgen -G "$dc/$1/*/t" | head -n1 | xargs -r dirname
+}
+
+# prove_own LOG: prove's own CPU (its process's usr + sys, from its Files= line).
+prove_own() { sed -n 's/^Files=.*( *\([0-9.]*\) usr *\([0-9.]*\) sys.*/\1 \2/p' "$1" | awk '{ printf "%.3f", $1 + $2 }'; }
+
+# tap_dist DIR WHAT: volley vs prove on DIR/t/*.t; appends to $results.
+tap_dist() {
+	local dist=$1 what=$2 key i t
+	key=$(basename "$dist")
+	local ntap
+	ntap=$(compgen -G "$dist/t/*.t" | wc -l)
+	# interpreter: the absolute perl. volley runs a .t file without #! as
+	# "perl FILE", but starts it without a $PATH lookup, so a bare "perl"
+	# fails ("cannot run perl: no such file"); see bench/HARNESS.md.
+	printf '[[suite]]\nname = "t"\npaths = ["t/*.t"]\ncwd = "%s"\ninterpreter = ["%s"]\nenv = { PERL5LIB = "%s/lib" }\n' \
+		"$dist" "$(command -v perl)" "$dist" >"$dist/volley.toml"
+	run_vc() { (cd "$dist" && "$V" test -j"$JOBS" --no-cache --state-dir "$work/state-c-$key" --json "$work/c-volley.json" >"$work/c-volley.log" 2>&1); }
+	run_prove() { (cd "$dist" && PERL5LIB="$dist/lib" prove -j"$JOBS" --state=slow,save t/*.t >"$work/c-prove.log" 2>&1); }
+	run_vc # warm-ups: volley's history, prove's .prove state
+	run_prove
+	local cv=() cp=() passed_c skipped_c counts
+	for ((i = 1; i <= RUNS; i++)); do
+		t=$(timed run_vc)
+		counts=$(volley_ok "$work/c-volley.log")
+		read -r passed_c skipped_c <<<"$counts"
+		cv+=("$t")
+		t=$(timed run_prove)
+		grep -q '^Result: PASS' "$work/c-prove.log" || die "(c) $key: prove failed: $(tail -n3 "$work/c-prove.log")"
+		cp+=("$t")
+		log "(c) $key run $i: volley -j$JOBS ${cv[-1]}s  prove -j$JOBS ${cp[-1]}s"
+	done
+	# Own CPU, each tool once more: volley's is everything its processes
+	# used (time(1): volley, its supervisors, its watchdog and the tests)
+	# less what its event log gives for the tests, in the same run; prove's
+	# is its own process's, from its Files= line.
+	/usr/bin/time -f '%U %S' -o "$work/c-cpu" bash -c "$(declare -f run_vc); V='$V' JOBS='$JOBS' dist='$dist' work='$work' key='$key' run_vc" >/dev/null 2>&1 || true
+	volley_ok "$work/c-volley.log" >/dev/null
+	local vtotal ttest vown pown ptests longest floor rc mcv mcp dominated target vt
+	vtotal=$(awk '{ printf "%.3f", $1 + $2 }' "$work/c-cpu")
+	ttest=$(json_cpu "$work/c-volley.json")
+	vown=$(awk -v a="$vtotal" -v b="$ttest" 'BEGIN { printf "%.3f", a - b }')
+	run_prove
+	pown=$(prove_own "$work/c-prove.log")
+	ptests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$work/c-prove.log")
+	((passed_c + skipped_c == ptests)) || log "(c) $key: note: volley counted $passed_c passed + $skipped_c skipped, prove Tests=$ptests"
+	mcv=$(median "${cv[@]}") mcp=$(median "${cp[@]}")
+	rc=$(ratio "$mcv" "$mcp")
+	read -r longest longest_name <<<"$(json_longest_suite "$work/c-volley.json")"
+	floor=$(awk -v c="$ttest" -v j="$JOBS" -v l="$longest" 'BEGIN { f = c / j; if (l > f) f = l; printf "%.2f", f }')
+	# One file dominates when it alone is the floor: no order can finish
+	# before it. Otherwise the target is 0.9.
+	if le "$(awk -v c="$ttest" -v j="$JOBS" 'BEGIN { print c / j }')" "$longest"; then
+		dominated="one file dominates" target=1.0
+	else
+		dominated="no file dominates" target=0.9
+	fi
+	vt=$(verdict le "$rc" "$target")
+	if [[ $vt == MISSED ]] && ! le "$(ratio "$floor" "$mcp")" "$target"; then
+		vt="MISSED, unreachable: floor/prove > $target"
+	fi
+	results+=("$(printf 'harness (c) TAP, %s: %s files, %s tests: volley -j%s %.2fs  prove -j%s --state=slow,save %.2fs  ratio %s  (%s, target <= %s: %s)' \
+		"$what" "$ntap" "$ptests" "$JOBS" "$mcv" "$JOBS" "$mcp" "$rc" "$dominated" "$target" "$vt")")
+	results+=("$(printf '         floor %.2fs = max(test cpu %.2fs / %s, longest file %.2fs %s): floor/prove %s; volley %s passed, %s skipped' \
+		"$floor" "$ttest" "$JOBS" "$longest" "$longest_name" "$(ratio "$floor" "$mcp")" "$passed_c" "$skipped_c")")
+	results+=("$(printf '         own CPU beside the tests: volley %.3fs (%s us per TAP line)  prove %.3fs (%s us per line)  (target volley < prove: %s)' \
+		"$vown" "$(awk -v c="$vown" -v n="$ptests" 'BEGIN { printf "%.0f", c * 1e6 / n }')" \
+		"$pown" "$(awk -v c="$pown" -v n="$ptests" 'BEGIN { printf "%.0f", c * 1e6 / n }')" "$(verdict le "$vown" "$pown")")")
+}
+
 if [[ "${SKIP_C:-}" != 1 ]]; then
 	if ! command -v prove >/dev/null; then
 		results+=("harness (c) skipped: needs prove (Debian package perl)")
 	else
 		dc=$work/tap
-		mkdir -p "$dc"
-		dist=
-		if [[ "$TAP_SRC" == auto && $(id -u) == 0 ]]; then
-			# A private deb-src index: the system's apt sources are not touched.
-			mkdir -p "$dc/apt/lists/partial"
-			cat >"$dc/apt/src.sources" <<-'EOF'
-				Types: deb-src
-				URIs: http://deb.debian.org/debian
-				Suites: bookworm
-				Components: main
-				Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-			EOF
-			aptopt=(-o "Dir::Etc::SourceList=$dc/apt/src.sources" -o "Dir::Etc::SourceParts=/nonexistent" -o "Dir::State::Lists=$dc/apt/lists")
-			if (cd "$dc/apt" && timeout 120 apt-get "${aptopt[@]}" update && timeout 60 apt-get "${aptopt[@]}" source --download-only libtest-deep-perl) >"$dc/apt.log" 2>&1 ||
-				compgen -G "$dc/apt/libtest-deep-perl_*.orig.tar.*" >/dev/null; then
-				tar -C "$dc" -xf "$(compgen -G "$dc/apt/libtest-deep-perl_*.orig.tar.*" | head -n1)" 2>/dev/null || true
-				dist=$(compgen -G "$dc/Test-Deep-*" | head -n1 || true)
-			fi
+		mkdir -p "$dc/apt"
+		dists=()
+		if [[ "$TAP_SRC" == auto && $(id -u) == 0 ]] && deb_src_index "$dc/apt"; then
+			for pkg in $TAP_DISTS; do
+				d=$(fetch_dist "$pkg")
+				if [[ -n "$d" && -d "$d/t" ]]; then
+					dists+=("$d")
+				else
+					log "(c) $pkg: no source package (see $dc/apt/apt.log)"
+				fi
+			done
 		fi
-		if [[ -n "$dist" && -d "$dist/t" ]]; then
-			what="Test::Deep $(basename "$dist" | sed 's/^Test-Deep-//') t/ (CPAN, via apt-get source)"
-		else
-			[[ "$TAP_SRC" == auto ]] && log "(c) no deb-src (see $dc/apt.log): generating a t/ directory"
-			dist=$dc/gen
-			gen_tap "$dist"
-			what="generated t/ (40 scripts)"
+		if ((${#dists[@]} == 0)); then
+			[[ "$TAP_SRC" == auto ]] && log "(c) no deb-src (see $dc/apt/apt.log): generating a t/ directory"
+			gen_tap "$dc/gen"
+			tap_dist "$dc/gen" "generated t/ (40 scripts)"
 		fi
-		ntap=$(compgen -G "$dist/t/*.t" | wc -l)
-		# interpreter: the absolute perl. volley runs a .t file without #! as
-		# "perl FILE", but starts it without a $PATH lookup, so a bare "perl"
-		# fails ("cannot run perl: no such file"); see bench/HARNESS.md.
-		printf '[[suite]]\nname = "t"\npaths = ["t/*.t"]\ncwd = "%s"\ninterpreter = ["%s"]\nenv = { PERL5LIB = "%s/lib" }\n' \
-			"$dist" "$(command -v perl)" "$dist" >"$dist/volley.toml"
-		run_vc() { (cd "$dist" && "$V" test -j"$JOBS" --no-cache --state-dir "$work/state-c" --json "$work/c-volley.json" >"$work/c-volley.log" 2>&1); }
-		run_prove() { (cd "$dist" && PERL5LIB="$dist/lib" prove -j"$JOBS" --state=slow,save t/*.t >"$work/c-prove.log" 2>&1); }
-		run_vc # warm-ups: volley's history, prove's .prove state
-		run_prove
-		cv=() cp=()
-		for ((i = 1; i <= RUNS; i++)); do
-			t=$(timed run_vc)
-			counts=$(volley_ok "$work/c-volley.log")
-			read -r passed_c skipped_c <<<"$counts"
-			cv+=("$t")
-			t=$(timed run_prove)
-			grep -q '^Result: PASS' "$work/c-prove.log" || die "(c) prove failed: $(tail -n3 "$work/c-prove.log")"
-			cp+=("$t")
-			log "(c) run $i: volley -j$JOBS ${cv[-1]}s  prove -j$JOBS ${cp[-1]}s"
+		for d in "${dists[@]}"; do
+			b=$(basename "$d")
+			tap_dist "$d" "${b%-*} ${b##*-} t/ (CPAN, via apt-get source)"
 		done
-		# CPU: each tool once more under time(1), its children included; the
-		# tests' own CPU (the same perl work for both, from volley's event
-		# log) taken out leaves each launcher's own, supervisors included.
-		cpu_of() { /usr/bin/time -f '%U %S' -o "$work/c-cpu" "$@" >/dev/null 2>&1 || true; awk '{ printf "%.3f", $1 + $2 }' "$work/c-cpu"; }
-		vtotal=$(cpu_of bash -c "$(declare -f run_vc); V='$V' JOBS='$JOBS' dist='$dist' work='$work' run_vc")
-		ptotal=$(cpu_of bash -c "$(declare -f run_prove); JOBS='$JOBS' dist='$dist' work='$work' run_prove")
-		ttest=$(json_cpu "$work/c-volley.json")
-		ptests=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$work/c-prove.log")
-		((passed_c + skipped_c == ptests)) || log "(c) note: volley counted $passed_c passed + $skipped_c skipped, prove Tests=$ptests"
-		mcv=$(median "${cv[@]}") mcp=$(median "${cp[@]}")
-		rc=$(ratio "$mcv" "$mcp")
-		results+=("$(printf 'harness (c) TAP, %s: %s files, %s tests: volley -j%s %.2fs  prove -j%s --state=slow,save %.2fs  ratio %s  (target <= 1.0: %s)' \
-			"$what" "$ntap" "$ptests" "$JOBS" "$mcv" "$JOBS" "$mcp" "$rc" "$(verdict le "$rc" 1.0)")")
-		results+=("$(printf '         test cpu (volley run) %.2fs; longest file %s; volley %s passed, %s skipped' \
-			"$ttest" "$(json_longest_suite "$work/c-volley.json" | awk '{ print $2 " " $1 "s" }')" "$passed_c" "$skipped_c")")
-		vown=$(awk -v a="$vtotal" -v b="$ttest" 'BEGIN { printf "%.3f", a - b }')
-		pown=$(awk -v a="$ptotal" -v b="$ttest" 'BEGIN { printf "%.3f", a - b }')
-		results+=("$(printf '         own CPU beside the tests: volley %.2fs (%s us per TAP line)  prove %.2fs (%s us per line)  (target volley < prove: %s)' \
-			"$vown" "$(awk -v c="$vown" -v n="$ptests" 'BEGIN { printf "%.0f", c * 1e6 / n }')" \
-			"$pown" "$(awk -v c="$pown" -v n="$ptests" 'BEGIN { printf "%.0f", c * 1e6 / n }')" "$(verdict le "$vown" "$pown")")")
 	fi
 fi
 
