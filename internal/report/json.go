@@ -16,15 +16,17 @@ import (
 // shape of `go test -json` (test2json), written as events arrive. The schema
 // is documented in docs/events.md.
 type jsonLog struct {
-	w     io.Writer
-	buf   bytes.Buffer // the lines of one event, written at once
-	err   error        // the first write error; nothing is written after it
-	pkgs  map[string]*jsonPkg
-	order []string    // packages in the order they started
-	pids  map[int]int // Proc.ID -> PID
-	done  int         // Stats.SuitesDone as of the previous event
-	last  time.Time   // the time of the latest event
-	ended bool        // RunEnd was seen
+	w       io.Writer
+	buf     bytes.Buffer // the lines of one event, written at once
+	enc     []byte       // scratch for one line's encoding
+	flushed time.Time    // when buf was last written
+	err     error        // the first write error; nothing is written after it
+	pkgs    map[string]*jsonPkg
+	order   []string    // packages in the order they started
+	pids    map[int]int // Proc.ID -> PID
+	done    int         // Stats.SuitesDone as of the previous event
+	last    time.Time   // the time of the latest event
+	ended   bool        // RunEnd was seen
 }
 
 // jsonPkg is the state of one suite (a "package" to Go tooling).
@@ -46,8 +48,9 @@ type jsonPkg struct {
 // NewJSON returns a reporter that writes the run to w as it happens, one
 // JSON object a line, in the format of `go test -json` so that Go tooling
 // (gotestsum, tparse, go-junit-report) reads it; volley's own fields are
-// under the key "Volley". Each event's lines are written with one Write,
-// followed by Flush when w has one. Close does not close w.
+// under the key "Volley". Lines are written in batches (see jsonFlushAge),
+// each with one Write followed by Flush when w has one. Close does not
+// close w.
 func NewJSON(w io.Writer) Reporter {
 	return &jsonLog{w: w, pkgs: map[string]*jsonPkg{}, pids: map[int]int{}}
 }
@@ -175,8 +178,23 @@ func (j *jsonLog) Event(e *event.Event) {
 		j.ended = true
 	}
 	j.done, j.last = e.Stats.SuitesDone, e.Time
+	switch {
+	case j.buf.Len() >= jsonFlushSize, e.Time.Sub(j.flushed) >= jsonFlushAge:
+	case e.Kind == event.TestEnd, e.Kind == event.TestStart, e.Kind == event.ProcStart, e.Kind == event.ProcEnd:
+		return // a test's lines wait for more, briefly
+	}
 	j.flush()
+	j.flushed = e.Time
 }
+
+// A test's lines are written with the next event's at most jsonFlushAge
+// later, or once jsonFlushSize bytes wait (a write per test was a fifth of
+// volley's CPU on suites of many short tests); every other event, and the
+// dispatcher's ticks (at most a second apart), write what waits.
+const (
+	jsonFlushSize = 64 << 10
+	jsonFlushAge  = 100 * time.Millisecond
+)
 
 // startPkg writes a suite's start line the first time the suite is seen.
 func (j *jsonLog) startPkg(suite string, e *event.Event) {
@@ -266,7 +284,7 @@ func (j *jsonLog) result(e *event.Event, r *event.Result) {
 		Diagnostics: r.Diagnostics,
 	}
 	j.line(jsonEvent{Time: e.Time, Action: action, Package: r.Suite, Test: name,
-		Elapsed: secs(r.Duration), Volley: volley(v)})
+		Elapsed: secs(r.Duration), Volley: appendResult(nil, &v)})
 }
 
 // jsonTestName is the Test of a result's lines: the suite's name when the
@@ -318,12 +336,8 @@ func secs(d time.Duration) *float64 {
 
 // line appends one JSON line to the event's buffer.
 func (j *jsonLog) line(ev jsonEvent) {
-	b, err := json.Marshal(ev)
-	if err != nil { // cannot happen: every field is a plain value
-		panic(fmt.Sprintf("report: marshal %+v: %v", ev, err))
-	}
-	j.buf.Write(b)
-	j.buf.WriteByte('\n')
+	j.enc = append(appendEvent(j.enc[:0], &ev), '\n')
+	j.buf.Write(j.enc)
 }
 
 // flush writes the event's lines and flushes w when it buffers.

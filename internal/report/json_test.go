@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,19 +134,22 @@ type flushCounter struct {
 func (f *flushCounter) Flush() error { f.flushes++; return nil }
 
 // TestJSONStreams checks the log is written as the run goes, not at Close:
-// each event's lines are written and flushed when it is handled.
+// a test's lines are written whole by the next tick (the dispatcher's are
+// at most a second apart) or by the first event jsonFlushAge after the
+// previous write, and the lines of tests ending close together go out in
+// one write.
 func TestJSONStreams(t *testing.T) {
 	var w flushCounter
 	r := NewJSON(&w)
-	events := flakyRun()
-	for _, e := range events {
+	for _, e := range flakyRun() {
 		before := w.Len()
 		r.Event(e)
-		if e.Kind == event.TestEnd && w.Len() == before {
-			t.Fatalf("nothing written for %s %s", e.Kind, e.Result.ID())
+		if e.Kind != event.TestEnd {
+			continue
 		}
-		if e.Kind == event.TestEnd && !strings.Contains(w.String()[before:], `"Test":"`+jsonTestName(e.Result)+`"`) {
-			t.Fatalf("the lines of %s were not written at once:\n%s", e.Result.ID(), w.String()[before:])
+		r.Event(&event.Event{Kind: event.Tick, Time: e.Time, Stats: e.Stats})
+		if !strings.Contains(w.String()[before:], `"Test":"`+jsonTestName(e.Result)+`"`) {
+			t.Fatalf("the lines of %s were not written by the next tick:\n%s", e.Result.ID(), w.String()[before:])
 		}
 	}
 	n := w.flushes
@@ -157,6 +161,27 @@ func TestJSONStreams(t *testing.T) {
 	}
 	if w.flushes != n {
 		t.Errorf("Close flushed again after RunEnd")
+	}
+
+	var b flushCounter
+	r = NewJSON(&b)
+	at := time.Date(2026, 12, 3, 11, 0, 0, 0, time.UTC)
+	first := 0
+	for i := range 50 {
+		res := &event.Result{Suite: "t/many.t", Test: fmt.Sprintf("case %d", i), Status: event.Pass, Start: at}
+		r.Event(&event.Event{Kind: event.TestEnd, Time: at.Add(time.Duration(i) * time.Millisecond), Suite: res.Suite, Result: res})
+		if i == 0 {
+			first = b.Len() // the first event is written at once
+		}
+	}
+	if b.Len() != first || b.flushes != 1 {
+		t.Fatalf("49 more tests within 50ms: %d bytes in %d writes after the first, want them batched", b.Len()-first, b.flushes-1)
+	}
+	res := &event.Result{Suite: "t/many.t", Test: "late", Status: event.Pass, Start: at}
+	r.Event(&event.Event{Kind: event.TestEnd, Time: at.Add(jsonFlushAge + time.Millisecond), Suite: res.Suite, Result: res})
+	if b.flushes != 2 || strings.Count(b.String(), `"Action":"pass"`) != 51 {
+		t.Fatalf("an event %s after the last write: %d writes, %d passes written; want 2 writes of 51",
+			jsonFlushAge, b.flushes, strings.Count(b.String(), `"Action":"pass"`))
 	}
 }
 

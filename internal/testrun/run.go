@@ -145,7 +145,9 @@ func Run(c Config, args []string, stdout, stderr io.Writer) (Outcome, error) {
 	if live {
 		ro.Tick = 200 * time.Millisecond
 	} else {
-		ro.Tick = 5 * time.Second // for the status line of a quiet plain run
+		// For the status line of a quiet plain run, and so that the event
+		// log, which batches a test's lines, is never more than a second late.
+		ro.Tick = time.Second
 	}
 	rc, err := dialRemote(&c, stderr)
 	if err != nil {
