@@ -45,7 +45,8 @@ func Expected(u *protocol.Unit, est Estimator) (time.Duration, bool) {
 // Sort orders units in place. Smart ordering puts units holding a test that
 // failed last time first, then the longest expected first (LPT scheduling,
 // so the run ends as early as the longest unit allows); units never seen
-// take the median of the known ones.
+// take the median of the known ones, and when none is known, each unit's
+// count of tests orders them.
 func Sort(units []*protocol.Unit, est Estimator, o Order, seed int64) {
 	if est == nil {
 		est = noHistory{}
@@ -58,21 +59,26 @@ func Sort(units []*protocol.Unit, est Estimator, o Order, seed int64) {
 		r.Shuffle(len(units), func(i, j int) { units[i], units[j] = units[j], units[i] })
 	default:
 		exp := make(map[*protocol.Unit]time.Duration, len(units))
+		counted := make(map[*protocol.Unit]time.Duration, len(units))
 		var known []time.Duration
 		for _, u := range units {
-			if d, ok := Expected(u, est); ok {
+			d, ok := Expected(u, est)
+			if ok {
 				exp[u] = d
 				known = append(known, d)
+			} else {
+				counted[u] = d
 			}
 		}
-		guess := defaultTestGuess
-		if len(known) > 0 {
+		if len(known) == 0 {
+			// Nothing is known (a first run): a unit is expected to take
+			// defaultTestGuess a test, so the suites with the most tests
+			// start first, where a long test is likeliest to hide.
+			exp = counted
+		} else {
 			sort.Slice(known, func(i, j int) bool { return known[i] < known[j] })
-			guess = known[len(known)/2]
-		}
-		for _, u := range units {
-			if _, ok := exp[u]; !ok {
-				exp[u] = guess
+			for u := range counted {
+				exp[u] = known[len(known)/2]
 			}
 		}
 		failed := func(u *protocol.Unit) bool {

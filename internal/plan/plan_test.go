@@ -167,3 +167,35 @@ func TestFilterSelectsTMLIndices(t *testing.T) {
 		t.Error("keep selects the wrong tests")
 	}
 }
+
+// A first run knows no durations: the units with the most tests go first
+// (a long test hides more likely among many), in plan order among equals;
+// once anything is known, unknown units take the median of the known.
+func TestSmartOrderWithoutHistoryByTestCount(t *testing.T) {
+	ss := suites(4)
+	unit := func(s *protocol.Suite, n int) *protocol.Unit {
+		u := &protocol.Unit{Suite: s}
+		for i := range n {
+			u.Tests = append(u.Tests, fmt.Sprintf("T%d", i))
+		}
+		return u
+	}
+	names := func(us []*protocol.Unit) string {
+		var got []string
+		for _, u := range us {
+			got = append(got, u.Suite.Name)
+		}
+		return fmt.Sprint(got)
+	}
+	us := []*protocol.Unit{unit(ss[0], 30), unit(ss[1], 160), unit(ss[2], 75), unit(ss[3], 75)}
+	Sort(us, fakeEst{}, OrderSmart, 0)
+	if got, want := names(us), "[s001 s002 s003 s000]"; got != want {
+		t.Errorf("first run: order %s, want %s", got, want)
+	}
+	// s000's one known test makes it known: 6 s beats every guess.
+	us = []*protocol.Unit{unit(ss[0], 30), unit(ss[1], 160), unit(ss[2], 75), unit(ss[3], 75)}
+	Sort(us, fakeEst{"s000::T0": 6 * time.Second}, OrderSmart, 0)
+	if got := names(us); got[:6] != "[s000 " {
+		t.Errorf("with history: order %s, want s000 first", got)
+	}
+}
