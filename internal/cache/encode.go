@@ -6,6 +6,10 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
+	"time"
+
+	"github.com/volley-test/volley/internal/jsonx"
 )
 
 // encodeState writes st as json.Marshal would (map keys sorted), but a
@@ -35,7 +39,8 @@ func encodeState(w io.Writer, st *state) error {
 			e.raw("[")
 			for j := range s.Tests {
 				e.sep(j)
-				e.value(&s.Tests[j])
+				e.buf = appendTestEntry(e.buf[:0], &s.Tests[j])
+				e.bytes(e.buf)
 			}
 			e.raw("]")
 		}
@@ -50,7 +55,12 @@ func encodeState(w io.Writer, st *state) error {
 		for j, test := range slices.Sorted(maps.Keys(tests)) {
 			e.sep(j)
 			e.key(test)
-			e.value(tests[test])
+			if h := tests[test]; h == nil || h.LastRun.Year() < 0 || h.LastRun.Year() > 9999 {
+				e.value(h) // null, or the error json.Marshal gives such a time
+			} else {
+				e.buf = appendTestHistory(e.buf[:0], h)
+				e.bytes(e.buf)
+			}
 		}
 		e.raw("}")
 	}
@@ -67,6 +77,7 @@ func encodeState(w io.Writer, st *state) error {
 type encoder struct {
 	w   *bufio.Writer
 	err error
+	buf []byte // scratch for one record
 }
 
 func (e *encoder) raw(s string) {
@@ -87,9 +98,68 @@ func (e *encoder) value(v any) {
 	_, e.err = e.w.Write(b)
 }
 
+func (e *encoder) bytes(b []byte) {
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
 func (e *encoder) key(k string) {
-	e.value(k)
-	e.raw(":")
+	e.buf = append(jsonx.AppendString(e.buf[:0], k), ':')
+	e.bytes(e.buf)
+}
+
+// appendTestEntry and appendTestHistory write what json.Marshal writes of
+// t and h, by hand: a history file holds two such records per test.
+func appendTestEntry(b []byte, t *TestEntry) []byte {
+	b = append(b, `{"test":`...)
+	b = jsonx.AppendString(b, t.Test)
+	b = append(b, `,"status":`...)
+	b = jsonx.AppendString(b, t.Status)
+	b = append(b, `,"dur":`...)
+	b = strconv.AppendInt(b, int64(t.Duration), 10)
+	if t.CPU != 0 {
+		b = append(b, `,"cpu":`...)
+		b = strconv.AppendInt(b, int64(t.CPU), 10)
+	}
+	if t.MaxRSS != 0 {
+		b = append(b, `,"rss":`...)
+		b = strconv.AppendInt(b, t.MaxRSS, 10)
+	}
+	return append(b, '}')
+}
+
+func appendTestHistory(b []byte, h *TestHistory) []byte {
+	b = append(b, `{"dur":`...)
+	b = strconv.AppendInt(b, int64(h.Duration), 10)
+	if h.CPU != 0 {
+		b = append(b, `,"cpu":`...)
+		b = strconv.AppendInt(b, int64(h.CPU), 10)
+	}
+	if h.MaxRSS != 0 {
+		b = append(b, `,"rss":`...)
+		b = strconv.AppendInt(b, h.MaxRSS, 10)
+	}
+	b = append(b, `,"status":`...)
+	b = jsonx.AppendString(b, h.LastStatus)
+	if h.PassStreak != 0 {
+		b = append(b, `,"pass_streak":`...)
+		b = strconv.AppendInt(b, int64(h.PassStreak), 10)
+	}
+	if h.FailStreak != 0 {
+		b = append(b, `,"fail_streak":`...)
+		b = strconv.AppendInt(b, int64(h.FailStreak), 10)
+	}
+	b = append(b, `,"runs":`...)
+	b = strconv.AppendInt(b, int64(h.Runs), 10)
+	b = append(b, `,"seen":`...)
+	b = strconv.AppendInt(b, h.LastSeen, 10)
+	b = append(b, `,"time":"`...) // a year within 0-9999 (encodeState checks)
+	b = h.LastRun.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	b = append(b, `,"recent":`...)
+	b = jsonx.AppendString(b, h.Recent)
+	return append(b, '}')
 }
 
 func (e *encoder) sep(i int) {

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,6 +48,26 @@ func TestEncodeStateIsMarshal(t *testing.T) {
 // Save without reading the file again (nobody saved since Open) writes
 // what Save after another writer's identical rewrite (read again, ops
 // replayed) writes.
+// Random states too: names with every kind of escape, optional fields
+// set and not.
+func TestEncodeStateIsMarshalRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i := range 30 {
+		st := randomState(rng, 1+i%5, i*2)
+		want, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := encodeState(&got, st); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("encodeState differs from json.Marshal:\n%s\n%s", got.Bytes(), want)
+		}
+	}
+}
+
 func TestSaveReusesWhatItRead(t *testing.T) {
 	base := t.TempDir()
 	s := open(t, base)

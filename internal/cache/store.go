@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,8 +115,8 @@ func loadStamped(path string) (*state, stamp, string, error) {
 	if err != nil {
 		return nil, stamp{}, "", fmt.Errorf("read history: %w", err)
 	}
-	st := new(state)
-	if err := json.Unmarshal(data, st); err != nil {
+	st, err := decodeState(data)
+	if err != nil {
 		return nil, stamp{}, fmt.Sprintf("history file %s is corrupt (%v); starting a new one", path, err), nil
 	}
 	if st.Version != version {

@@ -5,7 +5,8 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/volley-test/volley/internal/jsonx"
 )
 
 // The event log writes a handful of lines per test; encoding them with
@@ -22,14 +23,14 @@ func appendEvent(b []byte, ev *jsonEvent) []byte {
 		b = append(b, `",`...)
 	}
 	b = append(b, `"Action":`...)
-	b = appendString(b, ev.Action)
+	b = jsonx.AppendString(b, ev.Action)
 	if ev.Package != "" {
 		b = append(b, `,"Package":`...)
-		b = appendString(b, ev.Package)
+		b = jsonx.AppendString(b, ev.Package)
 	}
 	if ev.Test != "" {
 		b = append(b, `,"Test":`...)
-		b = appendString(b, ev.Test)
+		b = jsonx.AppendString(b, ev.Test)
 	}
 	if ev.Elapsed != nil {
 		b = append(b, `,"Elapsed":`...)
@@ -37,7 +38,7 @@ func appendEvent(b []byte, ev *jsonEvent) []byte {
 	}
 	if ev.Output != "" {
 		b = append(b, `,"Output":`...)
-		b = appendString(b, ev.Output)
+		b = jsonx.AppendString(b, ev.Output)
 	}
 	if len(ev.Volley) > 0 {
 		b = append(b, `,"Volley":`...)
@@ -51,22 +52,22 @@ func appendResult(b []byte, v *jsonResult) []byte {
 	b = append(b, '{')
 	if v.Test != "" {
 		b = append(b, `"test":`...)
-		b = appendString(b, v.Test)
+		b = jsonx.AppendString(b, v.Test)
 		b = append(b, ',')
 	}
 	b = append(b, `"attempt":`...)
 	b = strconv.AppendInt(b, int64(v.Attempt), 10)
 	b = append(b, `,"status":`...)
-	b = appendString(b, v.Status)
+	b = jsonx.AppendString(b, v.Status)
 	if v.Reason != "" {
 		b = append(b, `,"reason":`...)
-		b = appendString(b, v.Reason)
+		b = jsonx.AppendString(b, v.Reason)
 	}
 	b = append(b, `,"exit_code":`...)
 	b = strconv.AppendInt(b, int64(v.ExitCode), 10)
 	if v.Signal != "" {
 		b = append(b, `,"signal":`...)
-		b = appendString(b, v.Signal)
+		b = jsonx.AppendString(b, v.Signal)
 	}
 	b = append(b, `,"cpu_ms":`...)
 	b = strconv.AppendInt(b, v.CPUMs, 10)
@@ -101,70 +102,15 @@ func appendResult(b []byte, v *jsonResult) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, l)
+			b = jsonx.AppendString(b, l)
 		}
 		b = append(b, ']')
 	}
 	if v.Diagnostics != "" {
 		b = append(b, `,"diagnostics":`...)
-		b = appendString(b, v.Diagnostics)
+		b = jsonx.AppendString(b, v.Diagnostics)
 	}
 	return append(b, '}')
-}
-
-// appendString appends s quoted and escaped as encoding/json escapes a
-// string: \", \\, \n, \r, \t, \b, \f, other control characters and
-// <, >, & as \u00XX, U+2028 and U+2029 as \u2028 and \u2029, each byte
-// of invalid UTF-8 as \ufffd; everything else as is.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // appendFloat appends f as encoding/json writes a float64.

@@ -78,23 +78,3 @@ func sampleResultEvent() *event.Event {
 		Attempt: 1, Proc: 3, Slot: 1}
 	return &event.Event{Kind: event.TestEnd, Time: at, Suite: r.Suite, Test: r.Test, Result: r}
 }
-
-// appendString agrees with json.Marshal on arbitrary bytes too.
-func TestJSONStringRandomBytes(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	pieces := []string{"a", "Z", " ", "\"", "\\", "<", ">", "&", "\n", "\x00", "\x7f", "é", "\u2028", "😀", "\xe2", "\x80", "\xff", "\xc3\xa9", "\xed\xa0\x80"}
-	for range 5000 {
-		var s []byte
-		for range rng.IntN(12) {
-			if rng.IntN(4) == 0 {
-				s = append(s, byte(rng.IntN(256)))
-			} else {
-				s = append(s, pieces[rng.IntN(len(pieces))]...)
-			}
-		}
-		want, _ := json.Marshal(string(s))
-		if got := appendString(nil, string(s)); !bytes.Equal(got, want) {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
-		}
-	}
-}
