@@ -22,7 +22,7 @@ func (f runFunc) Run(ctx context.Context, s Spec) (*Result, error) { return f(ct
 func execute(t *testing.T, rn Runner, u *protocol.Unit, env []string) []runner.Event {
 	t.Helper()
 	p := &runner.Process{ID: 7, Unit: u, Argv: u.Argv(), Env: env, Timeout: time.Minute,
-		Output: runner.NewCapture(t.TempDir()), Requests: make(chan string)}
+		Output: runner.NewCapture(t.TempDir()), Requests: make(chan runner.Request)}
 	defer p.Output.Close()
 	var got []runner.Event
 	(&Executor{Runner: rn}).Execute(t.Context(), p, func(e runner.Event) { got = append(got, e) })

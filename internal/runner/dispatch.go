@@ -109,7 +109,7 @@ type running struct {
 	env     []string
 	argv    []string
 	cookie  string
-	req     chan string   // requests to the executor (Process.Requests)
+	req     chan Request  // requests to the executor (Process.Requests)
 	done    chan struct{} // closed when the executor has returned
 	pid     int           // 0 until started, and for a process elsewhere
 	killed  bool          // timed out: volley is killing it
@@ -137,13 +137,17 @@ type report struct {
 
 // ask sends the executor of r a request. It never blocks the dispatcher:
 // the executor reads requests until it has returned.
-func (r *running) ask(q string) {
+func (r *running) ask(q string) { r.askDone(q, nil) }
+
+// askDone is ask with a channel the executor closes once it has passed q on.
+func (r *running) askDone(q string, done chan struct{}) {
+	rq := Request{Q: q, Done: done}
 	select {
-	case r.req <- q:
+	case r.req <- rq:
 	default:
 		go func() {
 			select {
-			case r.req <- q:
+			case r.req <- rq:
 			case <-r.done:
 			}
 		}()
@@ -355,7 +359,7 @@ func (d *Dispatcher) start(ctx context.Context, u *protocol.Unit) {
 		id: d.nextID, unit: u, slot: slot, start: now, timeout: timeout,
 		capture: NewCapture(d.o.TempDir), deadline: now.Add(timeout), curStart: now,
 		threads: d.threads(u), cookie: cookie(d.o.Cookie, d.nextID),
-		req: make(chan string, 16), done: make(chan struct{}),
+		req: make(chan Request, 16), done: make(chan struct{}),
 	}
 	if d.o.SlowAfter > 0 {
 		r.slowAt = now.Add(d.o.SlowAfter)

@@ -99,12 +99,13 @@ func (l *Local) Execute(_ context.Context, p *Process, report func(Event)) {
 	// The dispatcher's requests, until the process has ended; timedOut is
 	// read once served is closed.
 	timedOut := false
-	take := func(q string) {
-		if q == ReqTimeout {
+	take := func(rq Request) {
+		if rq.Q == ReqTimeout {
 			timedOut = true
 		} else {
-			child.Request(q)
+			child.Request(rq.Q)
 		}
+		rq.Carried()
 	}
 	ended := make(chan struct{})
 	served := make(chan struct{})
@@ -139,10 +140,11 @@ func (l *Local) Execute(_ context.Context, p *Process, report func(Event)) {
 	// A timeout that came with the end still makes it a timeout.
 	for pending := true; pending; {
 		select {
-		case q := <-p.Requests:
-			if q == ReqTimeout {
+		case rq := <-p.Requests:
+			if rq.Q == ReqTimeout {
 				timedOut = true
 			}
+			rq.Carried() // the process has ended: nothing to pass on
 		default:
 			pending = false
 		}

@@ -45,8 +45,9 @@ func (f *fake) Execute(ctx context.Context, p *runner.Process, report func(runne
 	f.procs <- fp
 	for {
 		select {
-		case q := <-p.Requests:
-			fp.reqs <- q
+		case rq := <-p.Requests:
+			fp.reqs <- rq.Q
+			rq.Carried()
 		case <-fp.end:
 			return
 		}

@@ -373,8 +373,15 @@ func TestScheduleSuspend(t *testing.T) {
 	var a *fakeProc
 	stopped := false
 	stop := func() {
-		if q := h.request(a); q != "stop" {
-			t.Errorf("before volley stops, the test got %q, want stop", q)
+		// Already passed on, not on its way: a request still in a channel
+		// when volley stops reaches the test only after fg.
+		select {
+		case q := <-a.reqs:
+			if q != "stop" {
+				t.Errorf("before volley stops, the test got %q, want stop", q)
+			}
+		default:
+			t.Error("volley stops before its test was told to stop")
 		}
 		stopped = true
 		c.add(time.Hour)

@@ -37,7 +37,23 @@ type Process struct {
 	Output *Capture
 	// Requests carries the dispatcher's requests (proc.Req*, ReqTimeout)
 	// until Execute returns. An executor ignores what it cannot act on.
-	Requests <-chan string
+	Requests <-chan Request
+}
+
+// Request is one of the dispatcher's requests. When Done is not nil the
+// executor closes it once it has passed the request on (or dropped it: the
+// process had ended), so the dispatcher can wait for it: volley must not
+// stop itself on Ctrl-Z before its tests have been told to stop.
+type Request struct {
+	Q    string
+	Done chan struct{}
+}
+
+// Carried closes r.Done, if any.
+func (r Request) Carried() {
+	if r.Done != nil {
+		close(r.Done)
+	}
 }
 
 // ReqTimeout tells an executor that the current test of its process has

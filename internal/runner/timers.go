@@ -142,12 +142,32 @@ func (d *Dispatcher) inspect() {
 	d.send(&event.Event{Kind: event.Info, Message: b.String()})
 }
 
+// stopAckWait bounds how long suspend waits for its stop requests to be
+// passed on before volley stops itself.
+const stopAckWait = 5 * time.Second
+
 // suspend handles SIGTSTP: every running test is stopped, volley stops
 // (Options.Stop), and when it is continued the tests continue with every
 // clock of the run moved on by the time spent stopped.
 func (d *Dispatcher) suspend() {
+	// Every test is told to stop before volley stops: a request still in
+	// a channel when volley stops would reach its supervisor only on fg.
+	// A process that has ended serves no more requests; its executor
+	// returns (done) instead. The bound is for an executor that does
+	// neither, which is a bug, not a reason to hang on Ctrl-Z.
+	bound := time.NewTimer(stopAckWait)
+	defer bound.Stop()
+	acks := make(map[*running]chan struct{}, len(d.running))
 	for _, r := range d.running {
-		r.ask(proc.ReqStop)
+		acks[r] = make(chan struct{})
+		r.askDone(proc.ReqStop, acks[r])
+	}
+	for r, ack := range acks {
+		select {
+		case <-ack:
+		case <-r.done:
+		case <-bound.C:
+		}
 	}
 	d.send(&event.Event{Kind: event.Info, Message: fmt.Sprintf("suspended: %d running tests stopped; `fg` continues them", len(d.running))})
 	start := d.now()
