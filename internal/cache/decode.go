@@ -343,6 +343,7 @@ func (d *decoder) state(st *state) bool {
 }
 
 func (d *decoder) suite(e *SuiteEntry) bool {
+	seenTests := false
 	return d.object(func(k []byte) bool {
 		switch string(k) {
 		case "key":
@@ -352,6 +353,12 @@ func (d *decoder) suite(e *SuiteEntry) bool {
 		case "time":
 			return d.time(&e.Time)
 		case "tests":
+			if seenTests {
+				// encoding/json decodes a repeated array into the
+				// elements already there; that is left to it.
+				return d.fail()
+			}
+			seenTests = true
 			if d.null() {
 				e.Tests = nil
 				return true

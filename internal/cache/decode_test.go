@@ -55,7 +55,9 @@ func TestDecodeStateAgrees(t *testing.T) {
 		[]byte(`{"version":1,"run":3,"suites":null,"history":{"a":{"t":{"dur":1.5}}}}`),
 		[]byte(` {"version":1,"extra":[1,{"x":"y"}],"run":-0} `),
 		[]byte(`{"version":1,"run":01}`),
-		[]byte(`{"version":1,"suites":{"s":{"tests":[{"test":"bad\xffutf8"}]}}}`))
+		[]byte(`{"version":1,"suites":{"s":{"tests":[{"test":"bad\xffutf8"}]}}}`),
+		[]byte(`{"suites":{"s":{"tests":[{"test":"a","status":"PASS","dur":5,"cpu":7}],"tests":[{"test":"b","dur":1}]}}}`),
+		[]byte(`{"suites":{"s":{"tests":[{"test":"a"},{"test":"b"}],"tests":[null]}}}`))
 	check := func(data []byte) {
 		t.Helper()
 		got, gotErr := decodeState(data)

@@ -45,8 +45,8 @@ func Expected(u *protocol.Unit, est Estimator) (time.Duration, bool) {
 // Sort orders units in place. Smart ordering puts units holding a test that
 // failed last time first, then the longest expected first (LPT scheduling,
 // so the run ends as early as the longest unit allows); units never seen
-// take the median of the known ones, and when none is known, each unit's
-// count of tests orders them.
+// take the median of the known ones; when none is known, the units that
+// list their tests are ordered by their count of tests.
 func Sort(units []*protocol.Unit, est Estimator, o Order, seed int64) {
 	if est == nil {
 		est = noHistory{}
@@ -59,26 +59,29 @@ func Sort(units []*protocol.Unit, est Estimator, o Order, seed int64) {
 		r.Shuffle(len(units), func(i, j int) { units[i], units[j] = units[j], units[i] })
 	default:
 		exp := make(map[*protocol.Unit]time.Duration, len(units))
-		counted := make(map[*protocol.Unit]time.Duration, len(units))
 		var known []time.Duration
 		for _, u := range units {
-			d, ok := Expected(u, est)
-			if ok {
+			if d, ok := Expected(u, est); ok {
 				exp[u] = d
 				known = append(known, d)
-			} else {
-				counted[u] = d
 			}
 		}
 		if len(known) == 0 {
-			// Nothing is known (a first run): a unit is expected to take
-			// defaultTestGuess a test, so the suites with the most tests
-			// start first, where a long test is likeliest to hide.
-			exp = counted
-		} else {
+			// Nothing is known (a first run). Units that list their tests
+			// are ordered among themselves by their count of tests, most
+			// first, where a long test is likeliest to hide; a unit that
+			// lists none (a whole suite) keeps its place, as nothing says
+			// how it compares.
+			firstRun(units)
+		}
+		guess := defaultTestGuess
+		if len(known) > 0 {
 			sort.Slice(known, func(i, j int) bool { return known[i] < known[j] })
-			for u := range counted {
-				exp[u] = known[len(known)/2]
+			guess = known[len(known)/2]
+		}
+		for _, u := range units {
+			if _, ok := exp[u]; !ok {
+				exp[u] = guess
 			}
 		}
 		failed := func(u *protocol.Unit) bool {
@@ -99,5 +102,23 @@ func Sort(units []*protocol.Unit, est Estimator, o Order, seed int64) {
 			}
 			return exp[units[i]] > exp[units[j]]
 		})
+	}
+}
+
+// firstRun orders the units that list their tests by their count of tests,
+// most first (stable), each in a place such a unit held; the others keep
+// their places.
+func firstRun(units []*protocol.Unit) {
+	var at []int
+	var listed []*protocol.Unit
+	for i, u := range units {
+		if len(u.Tests) > 0 {
+			at = append(at, i)
+			listed = append(listed, u)
+		}
+	}
+	sort.SliceStable(listed, func(i, j int) bool { return len(listed[i].Tests) > len(listed[j].Tests) })
+	for k, i := range at {
+		units[i] = listed[k]
 	}
 }

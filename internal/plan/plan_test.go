@@ -169,8 +169,9 @@ func TestFilterSelectsTMLIndices(t *testing.T) {
 }
 
 // A first run knows no durations: the units with the most tests go first
-// (a long test hides more likely among many), in plan order among equals;
-// once anything is known, unknown units take the median of the known.
+// (a long test hides more likely among many), in plan order among equals,
+// and a unit without a list keeps its place; once anything is known,
+// unknown units take the median of the known.
 func TestSmartOrderWithoutHistoryByTestCount(t *testing.T) {
 	ss := suites(4)
 	unit := func(s *protocol.Suite, n int) *protocol.Unit {
@@ -191,6 +192,14 @@ func TestSmartOrderWithoutHistoryByTestCount(t *testing.T) {
 	Sort(us, fakeEst{}, OrderSmart, 0)
 	if got, want := names(us), "[s001 s002 s003 s000]"; got != want {
 		t.Errorf("first run: order %s, want %s", got, want)
+	}
+	// A unit that lists no tests (a whole suite) keeps its place; the
+	// listed ones are ordered in the places they held.
+	whole := &protocol.Unit{Suite: ss[3]}
+	us = []*protocol.Unit{unit(ss[0], 30), whole, unit(ss[1], 160), unit(ss[2], 75)}
+	Sort(us, fakeEst{}, OrderSmart, 0)
+	if got, want := names(us), "[s001 s003 s002 s000]"; got != want {
+		t.Errorf("first run with a whole suite: order %s, want %s", got, want)
 	}
 	// s000's one known test makes it known: 6 s beats every guess.
 	us = []*protocol.Unit{unit(ss[0], 30), unit(ss[1], 160), unit(ss[2], 75), unit(ss[3], 75)}

@@ -97,8 +97,12 @@ func (c *Capture) flush() {
 	if len(c.pend) == 0 || c.file == nil || c.spillErr != nil {
 		return
 	}
-	if _, err := c.file.WriteAt(c.pend, c.fileSize-int64(len(c.pend))); err != nil {
+	n, err := c.file.WriteAt(c.pend, c.fileSize-int64(len(c.pend)))
+	if err != nil {
+		// What did not reach the file is not in it: the file ends where
+		// the write stopped, and only the ring has the rest.
 		c.spillErr = err
+		c.fileSize -= int64(len(c.pend) - n)
 	}
 	c.pend = c.pend[:0]
 }

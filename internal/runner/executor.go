@@ -72,6 +72,32 @@ func (l *Local) Execute(_ context.Context, p *Process, report func(Event)) {
 		fail(startError(argv[0], err))
 		return
 	}
+	// The dispatcher's requests, until the process has ended (timedOut is
+	// read once served is closed), served from before the Started report:
+	// the dispatcher may be waiting for one (Ctrl-Z) and not yet reading
+	// reports.
+	timedOut := false
+	take := func(rq Request) {
+		if rq.Q == ReqTimeout {
+			timedOut = true
+		} else {
+			child.Request(rq.Q)
+		}
+		rq.Carried()
+	}
+	ended := make(chan struct{})
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for {
+			select {
+			case q := <-p.Requests:
+				take(q)
+			case <-ended:
+				return
+			}
+		}
+	}()
 	report(&Started{PID: child.Pid(), Next: u.Session.Running()})
 
 	var wg sync.WaitGroup
@@ -95,30 +121,6 @@ func (l *Local) Execute(_ context.Context, p *Process, report func(Event)) {
 				report(&Reported{Outcomes: outs, Offset: p.Output.Len(), Next: u.Session.Running(), Warnings: warns})
 			}
 		})
-	}()
-	// The dispatcher's requests, until the process has ended; timedOut is
-	// read once served is closed.
-	timedOut := false
-	take := func(rq Request) {
-		if rq.Q == ReqTimeout {
-			timedOut = true
-		} else {
-			child.Request(rq.Q)
-		}
-		rq.Carried()
-	}
-	ended := make(chan struct{})
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		for {
-			select {
-			case q := <-p.Requests:
-				take(q)
-			case <-ended:
-				return
-			}
-		}
 	}()
 	// The supervisor reports diagnostics, then the end: the test's group
 	// killed, what it left behind killed and named, the test reaped.
@@ -149,6 +151,20 @@ func (l *Local) Execute(_ context.Context, p *Process, report func(Event)) {
 			pending = false
 		}
 	}
+	// Later requests are dropped, each marked carried, until Execute
+	// returns: nothing is left to act on them.
+	returned := make(chan struct{})
+	defer close(returned)
+	go func() {
+		for {
+			select {
+			case rq := <-p.Requests:
+				rq.Carried()
+			case <-returned:
+				return
+			}
+		}
+	}()
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()

@@ -152,10 +152,12 @@ const stopAckWait = 5 * time.Second
 func (d *Dispatcher) suspend() {
 	// Every test is told to stop before volley stops: a request still in
 	// a channel when volley stops would reach its supervisor only on fg.
-	// A process that has ended serves no more requests; its executor
-	// returns (done) instead. The bound is for an executor that does
-	// neither, which is a bug, not a reason to hang on Ctrl-Z.
-	bound := time.NewTimer(stopAckWait)
+	// An executor passes requests on, or drops them once its process has
+	// ended, for as long as it runs; one that has returned is done. The
+	// bound (one for all) is for an executor that does neither, which is a
+	// bug, not a reason to hang on Ctrl-Z.
+	expired := make(chan struct{})
+	bound := time.AfterFunc(stopAckWait, func() { close(expired) })
 	defer bound.Stop()
 	acks := make(map[*running]chan struct{}, len(d.running))
 	for _, r := range d.running {
@@ -166,7 +168,7 @@ func (d *Dispatcher) suspend() {
 		select {
 		case <-ack:
 		case <-r.done:
-		case <-bound.C:
+		case <-expired:
 		}
 	}
 	d.send(&event.Event{Kind: event.Info, Message: fmt.Sprintf("suspended: %d running tests stopped; `fg` continues them", len(d.running))})

@@ -231,8 +231,9 @@ func oneProcessor() (restore func()) {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return func() {}
 	}
-	prev := runtime.GOMAXPROCS(1)
-	return func() { runtime.GOMAXPROCS(prev) }
+	runtime.GOMAXPROCS(1)
+	// Back to the runtime's own choice, which follows the CPU limit.
+	return runtime.SetDefaultGOMAXPROCS
 }
 
 // goCoverArgs are the extra arguments of a coverage run's process: a Go
