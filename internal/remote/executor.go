@@ -50,20 +50,7 @@ const unattended = 20
 // service that stays down (OutageError) is fatal to the run.
 func (x *Executor) Execute(ctx context.Context, p *runner.Process, report func(runner.Event)) {
 	u := p.Unit
-	// Requests are ignored, but each is taken and marked carried, so a
-	// dispatcher waiting on one (Ctrl-Z) does not wait in vain.
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			select {
-			case rq := <-p.Requests:
-				rq.Carried()
-			case <-done:
-				return
-			}
-		}
-	}()
+	defer p.DropRequests()() // a remote process takes no requests
 	spec, outputs := actionSpec(p)
 	report(&runner.Started{Next: u.Session.Running()})
 	ctx = WithProgress(ctx, func(m string) { report(&runner.Warning{Message: "remote: " + m}) })

@@ -151,20 +151,9 @@ func (l *Local) Execute(_ context.Context, p *Process, report func(Event)) {
 			pending = false
 		}
 	}
-	// Later requests are dropped, each marked carried, until Execute
-	// returns: nothing is left to act on them.
-	returned := make(chan struct{})
-	defer close(returned)
-	go func() {
-		for {
-			select {
-			case rq := <-p.Requests:
-				rq.Carried()
-			case <-returned:
-				return
-			}
-		}
-	}()
+	// Later requests are dropped until Execute returns: nothing is left
+	// to act on them.
+	defer p.DropRequests()()
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()

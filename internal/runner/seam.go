@@ -56,6 +56,24 @@ func (r Request) Carried() {
 	}
 }
 
+// DropRequests takes p's requests from now on and marks each carried
+// without acting on it, until stop is called (an executor defers it to its
+// return): a dispatcher waiting on one (Ctrl-Z) does not wait in vain.
+func (p *Process) DropRequests() (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case rq := <-p.Requests:
+				rq.Carried()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 // ReqTimeout tells an executor that the current test of its process has
 // run past its timeout: the requests that stop the process follow, and its
 // exit is a timeout (protocol.Exit.TimedOut). It is not a signal.
