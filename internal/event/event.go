@@ -162,6 +162,11 @@ type Stats struct {
 	Running     int // processes running now
 	NotRun      int // planned units never started (fail-fast, interrupt)
 	CPU         time.Duration
+	// Left is the expected wall time still to run, from history: the
+	// larger of the queued and running units' expected work over the
+	// slots and the longest of them. Set on Tick events; 0 when no unit
+	// in the plan has a history.
+	Left        time.Duration
 	Wall        time.Duration // set on RunEnd
 	Interrupted bool
 }

@@ -229,6 +229,11 @@ func Make(ctx context.Context, suites []*protocol.Suite, o Options) (*Plan, erro
 		p.Keep = func(suite, test string) bool { return !partial[suite] || f.Match(suite, test) }
 	}
 	Sort(p.Units, o.Est, o.Order, o.Seed)
+	for _, u := range p.Units {
+		if d, ok := Expected(u, o.Est); ok {
+			u.Est = d
+		}
+	}
 	return p, nil
 }
 

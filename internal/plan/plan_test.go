@@ -208,3 +208,22 @@ func TestSmartOrderWithoutHistoryByTestCount(t *testing.T) {
 		t.Errorf("with history: order %s, want s000 first", got)
 	}
 }
+
+func TestUnitsCarryTheirExpectedTime(t *testing.T) {
+	ss := suites(3)
+	est := fakeEst{"s000": 3 * time.Second, "s002": 50 * time.Millisecond} // s001: never run
+	pl, err := Make(context.Background(), ss, Options{Est: est})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]time.Duration{}
+	for _, u := range pl.Units {
+		got[u.Suite.Name] = u.Est
+	}
+	want := map[string]time.Duration{"s000": 3 * time.Second, "s001": 0, "s002": 50 * time.Millisecond}
+	for name, d := range want {
+		if got[name] != d {
+			t.Errorf("%s: expected time %v, want %v (0: unknown)", name, got[name], d)
+		}
+	}
+}

@@ -45,6 +45,12 @@ type Unit struct {
 	Label   string   // what it runs, for display ("suite", "suite --test-index=3")
 	Tests   []string // the tests it runs, when known in advance
 	Session Session
+	// Est is the unit's expected wall time from history; 0 when nothing
+	// in it has run before.
+	Est time.Duration
+	// Threads is the slots the unit occupies when it differs from its
+	// suite's (a batch of Go tests that call t.Parallel); 0 = Suite.Threads.
+	Threads int
 }
 
 // Argv is the full command line of the unit.

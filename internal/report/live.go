@@ -104,26 +104,75 @@ func (l *live) procEnd(e *event.Event) {
 }
 
 // progressLine is the head of the live area and the periodic status line
-// of a plain run: "[312/3632] 300 passed, 10 failed, 2 skipped; 16 running  41.2s".
-func progressLine(s event.Stats, now time.Time) string {
-	var head string
-	if s.Expected > 0 {
-		head = fmt.Sprintf("[%d/%d tests]", s.Done, s.Expected)
-	} else {
-		head = fmt.Sprintf("[%d tests done, %d/%d suites]", s.Done, s.SuitesDone, s.Suites)
+// of a plain run: "[=====>      ] 312/3632 tests: 300 passed, 10 failed,
+// 2 skipped; 16 running  41.2s, ~12s left". The bar and the count are of
+// tests when they are known (listed, or from history), else of suites
+// ("[==>    ] 4/35 suites, 521 tests: ..."); the time left is
+// the dispatcher's estimate from history (Stats.Left), shown when it has one.
+// The bar is left out when the line would not fit in width (0: no limit).
+func progressLine(s event.Stats, now time.Time, width int) string {
+	// The bar counts tests when they are known in advance, else suites.
+	head, done, total := fmt.Sprintf("%d/%d tests:", s.Done, s.Expected), s.Done, s.Expected
+	if s.Expected == 0 {
+		head, done, total = fmt.Sprintf("%d/%d suites, %d tests:", s.SuitesDone, s.Suites, s.Done), s.SuitesDone, s.Suites
 	}
 	var elapsed time.Duration
 	if !s.Start.IsZero() {
 		elapsed = now.Sub(s.Start)
 	}
-	return fmt.Sprintf("%s %d passed, %d failed, %d skipped; %d running  %s",
+	line := fmt.Sprintf("%s %d passed, %d failed, %d skipped; %d running  %s",
 		head, s.Passed, s.Failed, s.Skipped, s.Running, secs1(elapsed))
+	if s.Left > 0 && s.Running > 0 {
+		line += ", ~" + leftText(s.Left) + " left"
+	}
+	if total > 0 && (width <= 0 || len(line)+barWidth+3 <= width) {
+		line = bar(done, total, barWidth) + " " + line
+	}
+	return line
+}
+
+// barWidth is the progress bar's width inside its brackets.
+const barWidth = 20
+
+// bar draws done of total as "[=======>            ]".
+func bar(done, total, width int) string {
+	fill := 0
+	if total > 0 {
+		fill = min(done, total) * width / total
+	}
+	b := make([]byte, 0, width+2)
+	b = append(b, '[')
+	for i := 0; i < width; i++ {
+		switch {
+		case i < fill:
+			b = append(b, '=')
+		case i == fill && done < total:
+			b = append(b, '>')
+		default:
+			b = append(b, ' ')
+		}
+	}
+	return string(append(b, ']'))
+}
+
+// leftText is a time left, rounded up, as people say it: "3s", "2m10s",
+// "1h5m".
+func leftText(d time.Duration) string {
+	sec := int64((d + time.Second - 1) / time.Second)
+	switch {
+	case sec < 60:
+		return fmt.Sprintf("%ds", sec)
+	case sec < 3600:
+		return fmt.Sprintf("%dm%02ds", sec/60, sec%60)
+	default:
+		return fmt.Sprintf("%dh%02dm", sec/3600, sec%3600/60)
+	}
 }
 
 // lines renders the live area: a progress line, then what is running,
 // longest-running first.
-func (l *live) lines(s event.Stats, now time.Time) []string {
-	out := []string{progressLine(s, now)}
+func (l *live) lines(s event.Stats, now time.Time, width int) []string {
+	out := []string{progressLine(s, now, width)}
 
 	rs := make([]*running, 0, len(l.procs)+len(l.tests))
 	for _, p := range l.procs {

@@ -106,9 +106,42 @@ func TestPlainStatusLineWhileQuiet(t *testing.T) {
 	out := replay(t, []*event.Event{
 		{Kind: event.RunStart, Time: t0, Stats: st}, tick(10), tick(31), tick(40), tick(62),
 	}, TermOptions{})
-	want := "volley: [3/10 tests] 2 passed, 1 failed, 0 skipped; 2 running  31.0s\n" +
-		"volley: [3/10 tests] 2 passed, 1 failed, 0 skipped; 2 running  62.0s\n"
+	want := "volley: [======>             ] 3/10 tests: 2 passed, 1 failed, 0 skipped; 2 running  31.0s\n" +
+		"volley: [======>             ] 3/10 tests: 2 passed, 1 failed, 0 skipped; 2 running  62.0s\n"
 	if !strings.HasPrefix(out, want) {
 		t.Errorf("plain run status lines:\n%s\nwant them to start with\n%s", out, want)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	now := t0.Add(41200 * time.Millisecond)
+	st := event.Stats{Start: t0, Expected: 40, Done: 10, Passed: 8, Failed: 1, Skipped: 1, Running: 2}
+	for _, c := range []struct {
+		name  string
+		mod   func(*event.Stats)
+		width int
+		want  string
+	}{
+		{"bar", nil, 0, "[=====>              ] 10/40 tests: 8 passed, 1 failed, 1 skipped; 2 running  41.2s"},
+		{"time left from history", func(s *event.Stats) { s.Left = 12300 * time.Millisecond }, 0,
+			"[=====>              ] 10/40 tests: 8 passed, 1 failed, 1 skipped; 2 running  41.2s, ~13s left"},
+		{"minutes left", func(s *event.Stats) { s.Left = 130 * time.Second }, 0,
+			"[=====>              ] 10/40 tests: 8 passed, 1 failed, 1 skipped; 2 running  41.2s, ~2m10s left"},
+		{"nothing running: no estimate", func(s *event.Stats) { s.Left, s.Running = time.Second, 0 }, 0,
+			"[=====>              ] 10/40 tests: 8 passed, 1 failed, 1 skipped; 0 running  41.2s"},
+		{"all done", func(s *event.Stats) { s.Done, s.Passed = 40, 38 }, 0,
+			"[====================] 40/40 tests: 38 passed, 1 failed, 1 skipped; 2 running  41.2s"},
+		{"narrow: no bar", nil, 80, "10/40 tests: 8 passed, 1 failed, 1 skipped; 2 running  41.2s"},
+		{"tests unknown: suites", func(s *event.Stats) { s.Expected, s.Suites, s.SuitesDone = 0, 5, 2 }, 0,
+			"[========>           ] 2/5 suites, 10 tests: 8 passed, 1 failed, 1 skipped; 2 running  41.2s"},
+	} {
+		s := st
+		if c.mod != nil {
+			c.mod(&s)
+		}
+		if got := progressLine(s, now, c.width); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
 	}
 }

@@ -67,7 +67,7 @@ func (t *terminal) Event(e *event.Event) {
 				t.lastOut = e.Stats.Start
 			}
 			if now.Sub(t.lastOut) >= PlainStatusEvery {
-				t.println("volley: " + progressLine(e.Stats, now))
+				t.println("volley: " + progressLine(e.Stats, now, 0))
 			}
 		}
 		t.redraw(e.Stats, true)
@@ -157,7 +157,7 @@ func (t *terminal) redraw(s event.Stats, force bool) {
 	if t.live.drawn > 0 {
 		fmt.Fprintf(&t.buf, "\x1b[%dA\r", t.live.drawn)
 	}
-	lines := t.live.lines(s, now)
+	lines := t.live.lines(s, now, t.o.Width)
 	for _, l := range lines {
 		t.buf.WriteString(truncate(l, t.o.Width))
 		t.buf.WriteString("\x1b[K\n")

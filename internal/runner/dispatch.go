@@ -95,6 +95,7 @@ type Dispatcher struct {
 	attempts    map[string]int          // attempts so far of tests waiting for a retry, per test id
 	fatal       error                   // what stopped the run, if anything did
 	now         func() time.Time        // the clock (time.Now)
+	guess       time.Duration           // expected time of a unit with no history: the plan's mean; 0 = none known
 }
 
 // running is one live process; it belongs to the dispatcher, except req,
@@ -214,10 +215,19 @@ func New(units []*protocol.Unit, o Options, emit func(*event.Event)) *Dispatcher
 		suites[r.Suite] = true
 		d.stats.Expected++
 	}
+	var known time.Duration
+	nknown := 0
 	for _, u := range units {
 		suites[u.Suite.Name] = true
 		d.pending[u.Suite]++
 		d.stats.Expected += len(u.Tests)
+		if u.Est > 0 {
+			known += u.Est
+			nknown++
+		}
+	}
+	if nknown > 0 {
+		d.guess = known / time.Duration(nknown)
 	}
 	d.stats.Suites = len(suites)
 	return d
@@ -261,6 +271,7 @@ func (d *Dispatcher) Run(ctx context.Context) event.Stats {
 		case <-timer.C:
 			d.enforce(d.now())
 		case <-tick:
+			d.stats.Left = d.left(d.now())
 			d.send(&event.Event{Kind: event.Tick})
 		case <-d.o.Interrupt:
 			cancel() // remote actions in flight
@@ -293,7 +304,39 @@ func (d *Dispatcher) send(e *event.Event) {
 
 // threads is the number of slots a unit occupies.
 func (d *Dispatcher) threads(u *protocol.Unit) int {
-	return min(max(u.Suite.Threads, 1), d.o.Jobs)
+	n := u.Suite.Threads
+	if u.Threads > 0 {
+		n = u.Threads
+	}
+	return min(max(n, 1), d.o.Jobs)
+}
+
+// left is the expected wall time still to run, from the units' expected
+// times (Unit.Est; units without one take the mean of the plan's known
+// ones): the queued and running work spread over the slots, or the longest
+// single unit's remainder, whichever is more. 0 when nothing is known.
+func (d *Dispatcher) left(now time.Time) time.Duration {
+	if d.guess == 0 {
+		return 0
+	}
+	est := func(u *protocol.Unit) time.Duration {
+		if u.Est > 0 {
+			return u.Est
+		}
+		return d.guess
+	}
+	var work, longest time.Duration
+	for _, u := range d.queue {
+		e := est(u)
+		work += e * time.Duration(d.threads(u))
+		longest = max(longest, e)
+	}
+	for _, r := range d.running {
+		e := max(est(r.unit)-now.Sub(r.start), 0)
+		work += e * time.Duration(r.threads)
+		longest = max(longest, e)
+	}
+	return max(work/time.Duration(d.o.Jobs), longest)
 }
 
 // fits reports whether u can start now without exceeding the slots, its

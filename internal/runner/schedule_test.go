@@ -423,3 +423,56 @@ func TestScheduleSuspend(t *testing.T) {
 		t.Errorf("no suspend message: %q", infos)
 	}
 }
+
+func TestScheduleTimeLeft(t *testing.T) {
+	var mu sync.Mutex
+	t0 := time.Unix(1000, 0)
+	clock := t0
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	at := func(s int) { mu.Lock(); clock = t0.Add(time.Duration(s) * time.Second); mu.Unlock() }
+	est := map[string]time.Duration{"a": 10 * time.Second, "b": 4 * time.Second, "c": 4 * time.Second}
+	us := units([]string{"a", "b", "c", "d"}, nil)
+	for _, u := range us {
+		u.Est = est[u.Suite.Name] // d: never run before, guessed as the mean, 6s
+	}
+	h := newSched(t, runner.Options{Jobs: 2, Tick: time.Millisecond}, now, us...)
+	left := func(want time.Duration) {
+		t.Helper()
+		h.waitEvent(h.mark(), "a tick with "+want.String()+" left", func(e *event.Event) bool {
+			return e.Kind == event.Tick && e.Stats.Left == want
+		})
+	}
+	ps := h.settle()
+	h.expect(ps, "[a b]")
+	h.startAll(ps)
+	left(12 * time.Second) // (10 + 4 + 4 + 6) / 2 slots
+	at(6)
+	left(7 * time.Second) // a 4 + b 0 (overdue) + c 4 + d 6 over 2 slots
+	h.pass(ps[1])
+	ps2 := h.settle()
+	h.expect(ps2, "[a c]")
+	h.start(ps2[1])
+	at(8)
+	left(6 * time.Second) // (a 2 + c 2 + d 6) / 2 = 5, but d alone takes 6
+	h.pass(ps2[0])
+	h.pass(ps2[1])
+	ps3 := h.settle()
+	h.expect(ps3, "[d]")
+	h.start(ps3[0])
+	at(20)
+	left(0) // d overran its guess: nothing left that history knows of
+	h.pass(ps3[0])
+	h.wait()
+
+	// Without history there is no estimate.
+	h = newSched(t, runner.Options{Jobs: 2, Tick: time.Millisecond}, nil, units([]string{"x", "y"}, nil)...)
+	ps = h.settle()
+	h.startAll(ps)
+	e := h.waitEvent(h.mark(), "a tick", func(e *event.Event) bool { return e.Kind == event.Tick })
+	if e.Stats.Left != 0 {
+		t.Errorf("time left %v with no history, want 0 (unknown)", e.Stats.Left)
+	}
+	h.pass(ps[0])
+	h.pass(ps[1])
+	h.wait()
+}
