@@ -440,8 +440,10 @@ func (d *decoder) history(h *TestHistory) bool {
 			return d.time(&h.LastRun)
 		case "recent":
 			h.Recent, _ = d.str()
+		case "parallel":
+			h.Parallel = int(d.int())
 		default:
-			d.other(k, "dur", "cpu", "rss", "status", "pass_streak", "fail_streak", "runs", "seen", "time", "recent")
+			d.other(k, "dur", "cpu", "rss", "status", "pass_streak", "fail_streak", "runs", "seen", "time", "recent", "parallel")
 		}
 		return !d.bad
 	})

@@ -28,7 +28,7 @@ func randomState(rng *rand.Rand, suites, tests int) *state {
 				Duration: time.Duration(rng.Int64N(1e10)), CPU: time.Duration(rng.Int64N(1e9)), MaxRSS: rng.Int64N(1e8)})
 			hs[tn] = &TestHistory{Duration: time.Duration(rng.Int64N(1e10)), CPU: time.Duration(rng.Int64N(3)), MaxRSS: rng.Int64N(2),
 				LastStatus: "PASS", PassStreak: rng.IntN(3), FailStreak: rng.IntN(2), Runs: rng.IntN(40), LastSeen: rng.Int64N(50),
-				LastRun: at.Add(time.Duration(t) * time.Millisecond), Recent: "PPFPS"[:rng.IntN(6)]}
+				LastRun: at.Add(time.Duration(t) * time.Millisecond), Recent: "PPFPS"[:rng.IntN(6)], Parallel: rng.IntN(4)}
 		}
 		st.Suites[sn] = e
 		st.History[sn] = hs

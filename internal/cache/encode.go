@@ -159,6 +159,10 @@ func appendTestHistory(b []byte, h *TestHistory) []byte {
 	b = append(b, '"')
 	b = append(b, `,"recent":`...)
 	b = jsonx.AppendString(b, h.Recent)
+	if h.Parallel != 0 {
+		b = append(b, `,"parallel":`...)
+		b = strconv.AppendInt(b, int64(h.Parallel), 10)
+	}
 	return append(b, '}')
 }
 

@@ -150,7 +150,7 @@ func (s *Store) Record(suite string, key Key, results []*event.Result) {
 // duration, CPU and peak memory. A run of many tests records these instead
 // of holding every result, output and all, until the end.
 func OutcomeOf(r *event.Result) Outcome {
-	return Outcome{test: r.Test, status: r.Status, dur: r.Duration, cpu: r.CPU, rss: r.MaxRSS, cached: r.Cached}
+	return Outcome{test: r.Test, status: r.Status, dur: r.Duration, cpu: r.CPU, rss: r.MaxRSS, cached: r.Cached, parallel: r.Parallel}
 }
 
 // RecordOutcomes is Record for outcomes taken with OutcomeOf.
@@ -177,6 +177,7 @@ type Outcome struct {
 	dur, cpu time.Duration
 	rss      int64
 	cached   bool
+	parallel event.Parallel
 }
 
 func (op *record) apply(st *state, run int64) {

@@ -33,11 +33,16 @@ type TestHistory struct {
 	// Recent holds the latest outcomes, oldest first, one letter each:
 	// P(ass) F(ail) S(kip) C(rash) T(imeout) E(rror).
 	Recent string `json:"recent"`
+	// Parallel is how the test ran beside others of its process in its
+	// latest run that did not skip (event.Parallel bits: a Go test's
+	// t.Parallel, its own or its subtests').
+	Parallel int `json:"parallel,omitempty"`
 }
 
 func (h *TestHistory) observe(o Outcome, when time.Time) {
 	h.Runs++
 	if o.status != event.Skip {
+		h.Parallel = int(o.parallel)
 		if h.Duration == 0 && h.CPU == 0 {
 			h.Duration, h.CPU = o.dur, o.cpu
 		} else {

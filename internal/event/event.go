@@ -112,7 +112,20 @@ type Result struct {
 	// Leaked lists processes the test left running ("pid cmdline"), which
 	// volley killed.
 	Leaked []string
+	// Parallel says whether the test, or its subtests, ran in parallel
+	// with others (a Go test's t.Parallel).
+	Parallel Parallel
 }
+
+// Parallel is how a test ran beside others of its process, as its harness
+// showed (Go prints "=== PAUSE" when a test calls t.Parallel).
+type Parallel int
+
+// Parallel bits.
+const (
+	ParallelSelf     Parallel = 1 << iota // the test called t.Parallel
+	ParallelSubtests                      // some of its subtests did
+)
 
 // ID is the display identity of the result's test.
 func (r *Result) ID() string { return ID(r.Suite, r.Test) }

@@ -332,7 +332,8 @@ func lines(b []byte) []string {
 // notes keeps the last few lines of a test's output, bounded, to explain a
 // failure or a skip in one line.
 type notes struct {
-	lines []string
+	lines    []string
+	parallel event.Parallel // Go: the test or its subtests paused for t.Parallel
 }
 
 const (

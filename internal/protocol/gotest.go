@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/volley-test/volley/internal/event"
 )
@@ -332,7 +333,15 @@ func (g *goSession) framing(l string) *Outcome {
 			g.start(name)
 		}
 	case strings.HasPrefix(l, "=== PAUSE"):
-		g.stop(strings.TrimSpace(l[len("=== PAUSE"):]))
+		name := strings.TrimSpace(l[len("=== PAUSE"):])
+		if n := g.notes[goTop(name)]; n != nil {
+			if goTop(name) == name {
+				n.parallel |= event.ParallelSelf
+			} else {
+				n.parallel |= event.ParallelSubtests
+			}
+		}
+		g.stop(name)
 	case strings.HasPrefix(l, "=== CONT"):
 		name := strings.TrimSpace(l[len("=== CONT"):])
 		g.cur = name
@@ -342,9 +351,28 @@ func (g *goSession) framing(l string) *Outcome {
 	case strings.HasPrefix(l, "=== NAME"):
 		g.cur = strings.TrimSpace(l[len("=== NAME"):])
 	case strings.HasPrefix(l, "--- PASS: "), strings.HasPrefix(l, "--- FAIL: "), strings.HasPrefix(l, "--- SKIP: "):
-		return g.result(l[4:8], goResultName(l[len("--- PASS: "):]))
+		o := g.result(l[4:8], goResultName(l[len("--- PASS: "):]))
+		if o != nil && o.Parallel&event.ParallelSelf != 0 {
+			// A parallel test shares its process's time with others: its
+			// own time is what the testing package measured (the time it
+			// ran, its wait for a parallel slot left out).
+			if d, ok := goElapsed(l); ok {
+				o.Start, o.Duration = time.Now().Add(-d), d
+			}
+		}
+		return o
 	}
 	return nil
+}
+
+// goElapsed reads the time of a result line: "--- PASS: TestX (0.01s)".
+func goElapsed(l string) (time.Duration, bool) {
+	i := strings.LastIndex(l, " (")
+	if i < 0 || !strings.HasSuffix(l, "s)") {
+		return 0, false
+	}
+	d, err := time.ParseDuration(l[i+2 : len(l)-1])
+	return d, err == nil && d >= 0
 }
 
 // goResultName takes the name from "TestX (0.01s)".
@@ -398,7 +426,7 @@ func (g *goSession) result(verdict, name string) *Outcome {
 		g.warns = append(g.warns, w)
 		return nil
 	}
-	o := Outcome{Test: name}
+	o := Outcome{Test: name, Parallel: n.parallel}
 	switch verdict {
 	case "PASS":
 		o.Status = event.Pass

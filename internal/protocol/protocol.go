@@ -77,6 +77,7 @@ type Outcome struct {
 	Start    time.Time
 	Duration time.Duration
 	Cached   bool
+	Parallel event.Parallel // the test or its subtests ran in parallel (Go)
 }
 
 // Exit is how a unit's process ended.

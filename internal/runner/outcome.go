@@ -38,7 +38,7 @@ func (d *Dispatcher) result(r *running, o protocol.Outcome, offset int64, now ti
 	res := &event.Result{
 		Suite: s.Name, Test: o.Test, Status: o.Status, Reason: reason,
 		Start: r.curStart, Duration: now.Sub(r.curStart), Output: out, Truncated: dropped,
-		ExitCode: o.ExitCode, Proc: r.id, Slot: r.slot, Cached: o.Cached,
+		ExitCode: o.ExitCode, Proc: r.id, Slot: r.slot, Cached: o.Cached, Parallel: o.Parallel,
 	}
 	if !o.Start.IsZero() {
 		res.Start, res.Duration = o.Start, o.Duration
