@@ -36,10 +36,12 @@ func Expected(u *protocol.Unit, est Estimator) (time.Duration, bool) {
 			known++
 		}
 	}
+	// A unit holding several slots runs its tests that many at a time.
+	w := time.Duration(max(u.Threads, 1))
 	if known == 0 {
-		return time.Duration(len(u.Tests)) * defaultTestGuess, false
+		return time.Duration(len(u.Tests)) * defaultTestGuess / w, false
 	}
-	return sum + time.Duration(len(u.Tests)-known)*(sum/time.Duration(known)), true
+	return (sum + time.Duration(len(u.Tests)-known)*(sum/time.Duration(known))) / w, true
 }
 
 // Sort orders units in place. Smart ordering puts units holding a test that

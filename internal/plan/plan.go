@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -256,6 +258,9 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 		us := make([]*protocol.Unit, len(l.run))
 		for i, t := range l.run {
 			us[i] = l.lister.Batch(s, []string{t})
+			if o.Est.Parallel(s.Name, t)&event.ParallelSubtests != 0 {
+				parallelUnit(us[i], o.Jobs, true)
+			}
 		}
 		return us
 	}
@@ -265,20 +270,91 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 		}
 		return defaultTestGuess
 	}
+	serial, par, subs := l.run, []string(nil), false
+	if parallelizable(s) && o.Jobs > 1 {
+		serial = nil
+		for _, t := range l.run {
+			if p := o.Est.Parallel(s.Name, t); p != 0 {
+				par = append(par, t)
+				subs = subs || p&event.ParallelSubtests != 0
+			} else {
+				serial = append(serial, t)
+			}
+		}
+		if len(par) == 1 && !subs { // one t.Parallel test alone runs alone
+			serial, par = l.run, nil
+		}
+	}
+	us := l.batches(o, serial, est, total, suites)
+	if len(par) == 0 {
+		return us
+	}
+	// The tests that ran in parallel last time run together in batches
+	// that hold as many slots as they may use at once, with go test's
+	// -test.parallel set to that: never more at once than the slots held.
+	w := o.Jobs
+	if !subs {
+		w = min(w, len(par))
+	}
+	for _, b := range Batches(par, func(t string) time.Duration { return est(t) / time.Duration(w) }, BatchOptions{
+		Startup: l.startup, Overhead: o.Overhead, MinUnits: 3 * o.Jobs, Total: total,
+	}) {
+		for _, u := range protocol.Fit(l.lister, s, b) {
+			parallelUnit(u, w, subs)
+			us = append(us, u)
+		}
+	}
+	return us
+}
+
+// parallelizable reports whether the suite's tests may be grouped by
+// parallelism: Go tests, in a suite that sets neither its slots (threads)
+// nor -test.parallel itself.
+func parallelizable(s *protocol.Suite) bool {
+	if s.Protocol != "gotest" || s.Threads > 1 {
+		return false
+	}
+	for _, a := range s.Args {
+		if strings.HasPrefix(strings.TrimLeft(a, "-"), "test.parallel") {
+			return false
+		}
+	}
+	return true
+}
+
+// parallelUnit makes u hold w slots and run at most w tests at once
+// (fewer when it has fewer tests, unless their subtests are parallel).
+func parallelUnit(u *protocol.Unit, w int, subs bool) {
+	if !subs {
+		w = min(w, len(u.Tests))
+	}
+	if w <= 1 {
+		return
+	}
+	u.Threads = w
+	u.Args = append(u.Args, "-test.parallel="+strconv.Itoa(w))
+}
+
+// batches is the auto granularity's split of tests into units.
+func (l *listing) batches(o Options, tests []string, est func(string) time.Duration, total time.Duration, suites int) []*protocol.Unit {
+	if len(tests) == 0 {
+		return nil
+	}
+	s := l.suite
 	// With enough suites to keep every slot busy, a suite no longer than a
 	// slot's share of the run is not split: each extra process would pay
 	// the suite's start-up (and its set-up) again for nothing.
 	if suites >= 3*o.Jobs {
 		var sum time.Duration
-		for _, t := range l.run {
+		for _, t := range tests {
 			sum += est(t)
 		}
 		if sum <= total/time.Duration(max(o.Jobs, 1)) {
-			return protocol.Fit(l.lister, s, l.run)
+			return protocol.Fit(l.lister, s, tests)
 		}
 	}
 	var us []*protocol.Unit
-	for _, b := range Batches(l.run, est, BatchOptions{
+	for _, b := range Batches(tests, est, BatchOptions{
 		Startup: l.startup, Overhead: o.Overhead, MinUnits: 3 * o.Jobs, Total: total,
 	}) {
 		us = append(us, protocol.Fit(l.lister, s, b)...)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/protocol"
 )
 
@@ -15,6 +16,7 @@ type fakeEst map[string]time.Duration
 func (f fakeEst) Test(s, t string) (time.Duration, bool) { d, ok := f[s+"::"+t]; return d, ok }
 func (f fakeEst) Suite(s string) (time.Duration, bool)   { d, ok := f[s]; return d, ok }
 func (f fakeEst) Failed(s, t string) bool                { return f["failed:"+s] > 0 }
+func (f fakeEst) Parallel(s, t string) event.Parallel    { return event.Parallel(f["parallel:"+s+"::"+t]) }
 
 func suites(n int) []*protocol.Suite {
 	var ss []*protocol.Suite

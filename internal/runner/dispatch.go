@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -311,6 +312,47 @@ func (d *Dispatcher) threads(u *protocol.Unit) int {
 	return min(max(n, 1), d.o.Jobs)
 }
 
+// expected is a unit's expected time: its own, or the plan's mean.
+func (d *Dispatcher) expected(u *protocol.Unit) time.Duration {
+	if u.Est > 0 {
+		return u.Est
+	}
+	return d.guess
+}
+
+// reservation is, when the first queued unit waits for slots, when the
+// running units are expected to have freed enough of them (at) and how
+// many of those it will not need (extra). reserved is false when it does
+// not wait for slots, or nothing is known of the units' times.
+func (d *Dispatcher) reservation(now time.Time) (at time.Time, extra int, reserved bool) {
+	head := d.queue[0]
+	need := d.threads(head)
+	if d.guess == 0 || d.used+need <= d.o.Jobs {
+		return time.Time{}, 0, false
+	}
+	type end struct {
+		at      time.Time
+		threads int
+	}
+	ends := make([]end, 0, len(d.running))
+	for _, r := range d.running {
+		at := r.start.Add(d.expected(r.unit))
+		if at.Before(now) { // overdue: it may end any moment
+			at = now
+		}
+		ends = append(ends, end{at, r.threads})
+	}
+	sort.Slice(ends, func(i, j int) bool { return ends[i].at.Before(ends[j].at) })
+	free := d.o.Jobs - d.used
+	for _, e := range ends {
+		free += e.threads
+		if free >= need {
+			return e.at, free - need, true
+		}
+	}
+	return time.Time{}, 0, false
+}
+
 // left is the expected wall time still to run, from the units' expected
 // times (Unit.Est; units without one take the mean of the plan's known
 // ones): the queued and running work spread over the slots, or the longest
@@ -319,20 +361,14 @@ func (d *Dispatcher) left(now time.Time) time.Duration {
 	if d.guess == 0 {
 		return 0
 	}
-	est := func(u *protocol.Unit) time.Duration {
-		if u.Est > 0 {
-			return u.Est
-		}
-		return d.guess
-	}
 	var work, longest time.Duration
 	for _, u := range d.queue {
-		e := est(u)
+		e := d.expected(u)
 		work += e * time.Duration(d.threads(u))
 		longest = max(longest, e)
 	}
 	for _, r := range d.running {
-		e := max(est(r.unit)-now.Sub(r.start), 0)
+		e := max(d.expected(r.unit)-now.Sub(r.start), 0)
 		work += e * time.Duration(r.threads)
 		longest = max(longest, e)
 	}
@@ -359,7 +395,12 @@ func (d *Dispatcher) fits(u *protocol.Unit) bool {
 }
 
 // launch starts queued units while they fit, first come first served but
-// letting a unit that fits pass one that must wait.
+// letting a unit that fits pass one that must wait. A unit waiting for
+// more slots than are free is not starved by narrower ones behind it:
+// when the units' expected times are known, it has the slots reserved
+// from when the running units are expected to free them, and a unit may
+// pass it only if it is expected to end by then or uses slots the reserved
+// unit will not need (backfilling).
 func (d *Dispatcher) launch(ctx context.Context) {
 	constrained := len(d.o.Groups) > 0 || d.o.MemoryBudget > 0
 	for !d.stopping && len(d.queue) > 0 && d.used < d.o.Jobs {
@@ -367,11 +408,17 @@ func (d *Dispatcher) launch(ctx context.Context) {
 		if !constrained && d.threads(d.queue[0]) == 1 {
 			i = 0
 		} else {
+			now := d.now()
+			at, extra, reserved := d.reservation(now)
 			for j, u := range d.queue {
-				if d.fits(u) {
-					i = j
-					break
+				if !d.fits(u) {
+					continue
 				}
+				if j > 0 && reserved && now.Add(d.expected(u)).After(at) && d.threads(u) > extra {
+					continue // it would hold slots the first unit has reserved
+				}
+				i = j
+				break
 			}
 		}
 		if i < 0 {

@@ -476,3 +476,41 @@ func TestScheduleTimeLeft(t *testing.T) {
 	h.pass(ps[1])
 	h.wait()
 }
+
+func TestScheduleReservesSlotsForAWideUnit(t *testing.T) {
+	var mu sync.Mutex
+	t0 := time.Unix(1000, 0)
+	clock := t0
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	at := func(s int) { mu.Lock(); clock = t0.Add(time.Duration(s) * time.Second); mu.Unlock() }
+	est := map[string]time.Duration{"a": 3 * time.Second, "wide": 5 * time.Second, "long": 10 * time.Second, "short": time.Second}
+	us := units([]string{"a", "wide", "long", "short"}, nil)
+	for _, u := range us {
+		u.Est = est[u.Suite.Name]
+		if u.Suite.Name == "wide" {
+			u.Threads = 2 // a batch of parallel Go tests
+		}
+	}
+	h := newSched(t, runner.Options{Jobs: 2}, now, us...)
+	// wide needs both slots, which a frees at 3s. long would hold one
+	// until 10s, so it waits; short is done by 1s and goes first.
+	ps := h.settle()
+	h.expect(ps, "[a short]")
+	h.startAll(ps)
+	at(1)
+	h.pass(ps[1])
+	h.expect(h.settle(), "[a]") // a slot idles rather than delay wide
+	at(3)
+	h.pass(ps[0])
+	ps = h.settle()
+	h.expect(ps, "[wide]")
+	h.start(ps[0])
+	at(8)
+	h.pass(ps[0])
+	ps = h.settle()
+	h.expect(ps, "[long]")
+	h.pass(ps[0])
+	if st := h.wait(); st.Passed != 4 {
+		t.Errorf("%d passed, want 4", st.Passed)
+	}
+}

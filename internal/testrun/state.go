@@ -129,6 +129,14 @@ func (e estimator) Failed(suite, test string) bool {
 	return e.m.failed[event.ID(suite, test)]
 }
 
+func (e estimator) Parallel(suite, test string) event.Parallel {
+	h, ok := e.m.store.Test(suite, test)
+	if !ok {
+		return 0
+	}
+	return event.Parallel(h.Parallel)
+}
+
 // selectFailed is --failed: last run's failures, plus tests never seen.
 func (m *memory) selectFailed(suite, test string) bool {
 	if test == "" {

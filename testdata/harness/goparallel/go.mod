@@ -1,0 +1,3 @@
+module example.com/goparallel
+
+go 1.22
