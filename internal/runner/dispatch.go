@@ -378,9 +378,11 @@ func (d *Dispatcher) left(now time.Time) time.Duration {
 // fits reports whether u can start now without exceeding the slots, its
 // group's limit or the memory budget. With nothing running, anything fits.
 func (d *Dispatcher) fits(u *protocol.Unit) bool {
-	if d.used+d.threads(u) > d.o.Jobs {
-		return false
-	}
+	return d.used+d.threads(u) <= d.o.Jobs && d.fitsBesidesSlots(u)
+}
+
+// fitsBesidesSlots is fits without the count of slots.
+func (d *Dispatcher) fitsBesidesSlots(u *protocol.Unit) bool {
 	if g := u.Suite.Group; g != "" {
 		if lim, ok := d.o.Groups[g]; ok && lim > 0 && d.groupUse[g] >= lim {
 			return false
@@ -400,7 +402,9 @@ func (d *Dispatcher) fits(u *protocol.Unit) bool {
 // when the units' expected times are known, it has the slots reserved
 // from when the running units are expected to free them, and a unit may
 // pass it only if it is expected to end by then or uses slots the reserved
-// unit will not need (backfilling).
+// unit will not need (backfilling). When that wait would be longer than
+// the unit itself is expected to run, it starts at once in the free slots
+// instead: a short parallel batch does not wait for a long test to end.
 func (d *Dispatcher) launch(ctx context.Context) {
 	constrained := len(d.o.Groups) > 0 || d.o.MemoryBudget > 0
 	for !d.stopping && len(d.queue) > 0 && d.used < d.o.Jobs {
@@ -410,6 +414,15 @@ func (d *Dispatcher) launch(ctx context.Context) {
 		} else {
 			now := d.now()
 			at, extra, reserved := d.reservation(now)
+			if reserved && at.Sub(now) > d.expected(d.queue[0]) && d.fitsBesidesSlots(d.queue[0]) {
+				// Waiting for its slots would take longer than running
+				// it: it runs now in the slots that are free, which it
+				// holds (it may use more CPUs for its time).
+				u := d.queue[0]
+				d.queue = d.queue[1:]
+				d.startIn(ctx, u, d.o.Jobs-d.used)
+				continue
+			}
 			for j, u := range d.queue {
 				if !d.fits(u) {
 					continue
@@ -431,6 +444,11 @@ func (d *Dispatcher) launch(ctx context.Context) {
 }
 
 func (d *Dispatcher) start(ctx context.Context, u *protocol.Unit) {
+	d.startIn(ctx, u, d.threads(u))
+}
+
+// startIn starts u holding threads slots.
+func (d *Dispatcher) startIn(ctx context.Context, u *protocol.Unit, threads int) {
 	d.nextID++
 	slot := 0
 	for i, busy := range d.slots {
@@ -448,7 +466,7 @@ func (d *Dispatcher) start(ctx context.Context, u *protocol.Unit) {
 	r := &running{
 		id: d.nextID, unit: u, slot: slot, start: now, timeout: timeout,
 		capture: NewCapture(d.o.TempDir), deadline: now.Add(timeout), curStart: now,
-		threads: d.threads(u), cookie: cookie(d.o.Cookie, d.nextID),
+		threads: threads, cookie: cookie(d.o.Cookie, d.nextID),
 		req: make(chan Request, 16), done: make(chan struct{}),
 	}
 	if d.o.SlowAfter > 0 {

@@ -514,3 +514,39 @@ func TestScheduleReservesSlotsForAWideUnit(t *testing.T) {
 		t.Errorf("%d passed, want 4", st.Passed)
 	}
 }
+
+func TestScheduleWideUnitDoesNotWaitLongerThanItRuns(t *testing.T) {
+	var mu sync.Mutex
+	t0 := time.Unix(1000, 0)
+	clock := t0
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	at := func(s int) { mu.Lock(); clock = t0.Add(time.Duration(s) * time.Second); mu.Unlock() }
+	est := map[string]time.Duration{"long": 10 * time.Second, "wide": time.Second, "short": 2 * time.Second}
+	us := units([]string{"long", "wide", "short"}, nil)
+	for _, u := range us {
+		u.Est = est[u.Suite.Name]
+		if u.Suite.Name == "wide" {
+			u.Threads = 2
+		}
+	}
+	h := newSched(t, runner.Options{Jobs: 2, Tick: time.Millisecond}, now, us...)
+	// Both slots free only when long ends, 10s away; wide runs for 1s, so
+	// it starts at once in the free slot rather than wait.
+	ps := h.settle()
+	h.expect(ps, "[long wide]")
+	h.startAll(ps)
+	// It holds the one slot it got: nothing else starts beside it.
+	left := h.waitEvent(h.mark(), "a tick", func(e *event.Event) bool { return e.Kind == event.Tick })
+	if left.Stats.Left != 10*time.Second {
+		t.Errorf("time left %v, want 10s (long's)", left.Stats.Left)
+	}
+	at(1)
+	h.pass(ps[1])
+	ps2 := h.settle()
+	h.expect(ps2, "[long short]")
+	h.pass(ps2[1])
+	h.pass(ps[0])
+	if st := h.wait(); st.Passed != 3 {
+		t.Errorf("%d passed, want 3", st.Passed)
+	}
+}
