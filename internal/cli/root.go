@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes, the output contract.
@@ -77,7 +80,12 @@ kills what hangs and keeps every result.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = version()
+	root.SetVersionTemplate("volley {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if s := suggestFlag(c, err); s != "" {
+			return usage(fmt.Errorf("%w; did you mean %s? (see %s --help)", err, s, c.CommandPath()))
+		}
 		return usage(fmt.Errorf("%w (see %s --help)", err, c.CommandPath()))
 	})
 	root.AddCommand(newTestCmd(), newListCmd(), newDemoCmd(), newVersionCmd(), newCacheCmd(), newQuarantineCmd(), newMergeCmd(), newHistoryCmd(), newArchiveCmd())
@@ -106,8 +114,114 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print volley's version",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			fmt.Fprintf(c.OutOrStdout(), "volley %s\n", Version)
+			fmt.Fprintf(c.OutOrStdout(), "volley %s\n", version())
 			return nil
 		},
 	}
+}
+
+// version is Version, or, for a build that did not set it, what the Go
+// toolchain recorded: the module version (go install ...@v1.2.3), else the
+// source revision, "-dirty" when the tree had changes, and its date.
+func version() string {
+	if Version != "dev" {
+		return Version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return Version
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v + " (" + bi.GoVersion + ")"
+	}
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return Version + " (" + bi.GoVersion + ")"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	v := "dev-" + rev + dirty + " (" + bi.GoVersion
+	if at != "" {
+		v += ", " + at
+	}
+	return v + ")"
+}
+
+// suggestFlag names the flag of c closest to the unknown one err is about
+// ("--verbos": "--verbose"), or "" when none is close.
+func suggestFlag(c *cobra.Command, err error) string {
+	msg := err.Error()
+	var typed string
+	switch {
+	case strings.HasPrefix(msg, "unknown flag: --"):
+		typed = strings.TrimPrefix(msg, "unknown flag: --")
+	case strings.HasPrefix(msg, "unknown shorthand flag: "):
+		// "unknown shorthand flag: 'V' in -V": a long name typed with one dash
+		if i := strings.LastIndex(msg, " in -"); i >= 0 {
+			typed = strings.TrimPrefix(msg[i+len(" in -"):], "-")
+		}
+	default:
+		return ""
+	}
+	if i := strings.IndexByte(typed, '='); i >= 0 {
+		typed = typed[:i]
+	}
+	if len(typed) < 2 {
+		return ""
+	}
+	best, bestD := "", 0
+	consider := func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		d := editDistance(typed, f.Name)
+		if strings.HasPrefix(f.Name, typed) && len(typed) >= 3 {
+			d = min(d, 1)
+		}
+		if d <= max(1, len(typed)/3) && (best == "" || d < bestD) {
+			best, bestD = "--"+f.Name, d
+		}
+	}
+	c.Flags().VisitAll(consider)
+	c.InheritedFlags().VisitAll(consider)
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, with the swap
+// of two neighbours counting as one edit.
+func editDistance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
