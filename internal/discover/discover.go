@@ -73,12 +73,16 @@ func Discover(req Request) (*Result, error) {
 			}
 		}
 		ps, isPath, err := expand(a, req.Cwd)
-		if err == nil && isPath && len(ps) == 1 && len(req.Args) > 1 && !isCandidate(ps[0]) && !isGlob(a) {
+		if err == nil && isPath && len(ps) == 1 && !isCandidate(ps[0]) && !isGlob(a) {
 			if st, serr := os.Stat(ps[0]); serr == nil && st.Mode().IsRegular() && !looksRunnable(ps[0]) {
-				// A data file among many (a shell's DIR/* takes README, specs...).
+				// A data file among many (a shell's DIR/* takes README,
+				// specs...) is passed over; named alone, it is a mistake.
 				// A program that lost its +x stays, to fail loudly.
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: not a program (no +x, no #! line, not a binary); passed over", a))
-				continue
+				if len(req.Args) > 1 {
+					res.Warnings = append(res.Warnings, fmt.Sprintf("%s: not a program (no +x, no #! line, not a binary); passed over", a))
+					continue
+				}
+				return nil, fmt.Errorf("%s: not a program (no +x, no #! line, not a binary)%s", a, sourceHint(ps[0]))
 			}
 		}
 		if err == errNoTests && len(req.Args) > 1 {
@@ -343,6 +347,17 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// sourceHint is what to do with a source file named as a test.
+func sourceHint(path string) string {
+	switch filepath.Ext(path) {
+	case ".go":
+		return "; volley runs Go test binaries: build one with `go test -c -o NAME.test ./PKG` and name that"
+	case ".c", ".cc", ".cpp", ".cxx", ".rs", ".tml":
+		return "; it looks like source code: build the test executable and name that"
+	}
+	return "; name a test executable, or a TAP script ending in .t"
 }
 
 // looksRunnable reports whether a file starts like a program: an ELF
