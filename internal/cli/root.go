@@ -121,8 +121,9 @@ func newVersionCmd() *cobra.Command {
 }
 
 // version is Version, or, for a build that did not set it, what the Go
-// toolchain recorded: the module version (go install ...@v1.2.3), else the
-// source revision, "-dirty" when the tree had changes, and its date.
+// toolchain recorded: the module version (go install ...@v1.2.3), else
+// "dev-" and the source revision, "-dirty" when the tree had changes. It
+// is one word, for scripts.
 func version() string {
 	if Version != "dev" {
 		return Version
@@ -132,15 +133,13 @@ func version() string {
 		return Version
 	}
 	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v + " (" + bi.GoVersion + ")"
+		return v
 	}
-	var rev, at, dirty string
+	var rev, dirty string
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value
-		case "vcs.time":
-			at = s.Value
 		case "vcs.modified":
 			if s.Value == "true" {
 				dirty = "-dirty"
@@ -148,16 +147,9 @@ func version() string {
 		}
 	}
 	if rev == "" {
-		return Version + " (" + bi.GoVersion + ")"
+		return Version
 	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	v := "dev-" + rev + dirty + " (" + bi.GoVersion
-	if at != "" {
-		v += ", " + at
-	}
-	return v + ")"
+	return Version + "-" + rev[:min(len(rev), 12)] + dirty
 }
 
 // suggestFlag names the flag of c closest to the unknown one err is about

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -259,7 +258,7 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 		for i, t := range l.run {
 			us[i] = l.lister.Batch(s, []string{t})
 			if o.Est.Parallel(s.Name, t)&event.ParallelSubtests != 0 {
-				parallelUnit(us[i], o.Jobs, true)
+				protocol.GoParallel(us[i], o.Jobs, true)
 			}
 		}
 		return us
@@ -300,7 +299,7 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 		Startup: l.startup, Overhead: o.Overhead, MinUnits: 3 * o.Jobs, Total: total,
 	}) {
 		for _, u := range protocol.Fit(l.lister, s, b) {
-			parallelUnit(u, w, subs)
+			protocol.GoParallel(u, w, subs)
 			us = append(us, u)
 		}
 	}
@@ -320,19 +319,6 @@ func parallelizable(s *protocol.Suite) bool {
 		}
 	}
 	return true
-}
-
-// parallelUnit makes u hold w slots and run at most w tests at once
-// (fewer when it has fewer tests, unless their subtests are parallel).
-func parallelUnit(u *protocol.Unit, w int, subs bool) {
-	if !subs {
-		w = min(w, len(u.Tests))
-	}
-	if w <= 1 {
-		return
-	}
-	u.Threads = w
-	u.Args = append(u.Args, "-test.parallel="+strconv.Itoa(w))
 }
 
 // batches is the auto granularity's split of tests into units.

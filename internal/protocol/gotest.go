@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,10 +15,11 @@ import (
 
 // Go test binary flags (`go test -c` output).
 const (
-	GoTestVerbose = "-test.v=test2json" // framing lines marked with ^V
-	GoTestList    = "-test.list"
-	GoTestRun     = "-test.run="
-	GoTestExit0   = "-test.paniconexit0" // os.Exit(0) in a test is a failure, as under go test
+	GoTestVerbose  = "-test.v=test2json" // framing lines marked with ^V
+	GoTestList     = "-test.list"
+	GoTestRun      = "-test.run="
+	GoTestExit0    = "-test.paniconexit0" // os.Exit(0) in a test is a failure, as under go test
+	goTestParallel = "-test.parallel="
 )
 
 // goFrame marks the testing package's own lines in -test.v=test2json mode,
@@ -110,6 +112,44 @@ func (g GoTest) Batch(s *Suite, tests []string) *Unit {
 	return &Unit{
 		Suite: s, Args: []string{GoTestVerbose, GoTestExit0, goRunPattern(tests)},
 		Label: batchLabel(s, tests), Tests: tests, Session: newGoSession(s, tests),
+	}
+}
+
+// GoParallel makes a Go batch of tests that call t.Parallel hold w slots
+// and run at most w tests at once (-test.parallel), or fewer when it has
+// fewer tests, unless their subtests are parallel (subs).
+func GoParallel(u *Unit, w int, subs bool) {
+	if !subs {
+		w = min(w, len(u.Tests))
+	}
+	if w <= 1 {
+		return
+	}
+	u.Threads = w
+	u.Args = append(u.Args, goTestParallel+strconv.Itoa(w))
+}
+
+// InheritParallel gives the follow-up units of a Go batch that held
+// several slots (GoParallel) its slots and -test.parallel: the rest of a
+// crashed batch still run in parallel, within what they hold.
+func InheritParallel(from *Unit, follow []*Unit) {
+	if from.Threads <= 1 {
+		return
+	}
+	var arg string
+	for _, a := range from.Args {
+		if strings.HasPrefix(a, goTestParallel) {
+			arg = a
+		}
+	}
+	if arg == "" {
+		return
+	}
+	for _, u := range follow {
+		if u.Suite == from.Suite && u.Threads == 0 {
+			u.Threads = from.Threads
+			u.Args = append(u.Args, arg)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -349,5 +350,36 @@ func TestGoSessionParallel(t *testing.T) {
 		if o.Test == "TestA" && (o.Duration != 1500*time.Millisecond || o.Start.IsZero()) {
 			t.Errorf("TestA: duration %v (start %v), want the 1.5s it reported", o.Duration, o.Start)
 		}
+	}
+}
+
+func TestGoParallelUnits(t *testing.T) {
+	s := &Suite{Name: "p", Path: "/x/p.test", Protocol: "gotest"}
+	has := func(u *Unit, arg string) bool { return slices.Contains(u.Args, arg) }
+	u := GoTest{}.Batch(s, []string{"TestA", "TestB", "TestC"})
+	GoParallel(u, 2, false)
+	if u.Threads != 2 || !has(u, "-test.parallel=2") {
+		t.Errorf("3 parallel tests on 2 slots: threads %d, args %q", u.Threads, u.Args)
+	}
+	one := GoTest{}.Batch(s, []string{"TestA"})
+	GoParallel(one, 4, false)
+	if one.Threads != 0 || len(one.Args) != len(GoTest{}.Batch(s, []string{"TestA"}).Args) {
+		t.Errorf("one parallel test alone: threads %d, args %q; want it left as it is", one.Threads, one.Args)
+	}
+	sub := GoTest{}.Batch(s, []string{"TestA"})
+	GoParallel(sub, 4, true)
+	if sub.Threads != 4 || !has(sub, "-test.parallel=4") {
+		t.Errorf("a test with parallel subtests on 4 slots: threads %d, args %q", sub.Threads, sub.Args)
+	}
+	// The rest of a crashed batch keeps its slots and -test.parallel.
+	rest := []*Unit{GoTest{}.Batch(s, []string{"TestB", "TestC"})}
+	InheritParallel(u, rest)
+	if rest[0].Threads != 2 || !has(rest[0], "-test.parallel=2") {
+		t.Errorf("follow-up: threads %d, args %q", rest[0].Threads, rest[0].Args)
+	}
+	plain := []*Unit{GoTest{}.Batch(s, []string{"TestB"})}
+	InheritParallel(GoTest{}.Batch(s, []string{"TestA", "TestB"}), plain)
+	if plain[0].Threads != 0 || has(plain[0], "-test.parallel=2") {
+		t.Errorf("follow-up of a plain batch changed: threads %d, args %q", plain[0].Threads, plain[0].Args)
 	}
 }

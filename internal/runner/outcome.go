@@ -137,6 +137,7 @@ func (d *Dispatcher) finish(r *running, ex *Exited) {
 	r.capture.Close()
 	if !d.stopping {
 		// Follow-ups (the rest of a crashed suite) go first.
+		protocol.InheritParallel(r.unit, ex.FollowUp)
 		d.queue = append(append([]*protocol.Unit(nil), ex.FollowUp...), d.queue...)
 	}
 }
