@@ -73,7 +73,7 @@ func Discover(req Request) (*Result, error) {
 			}
 		}
 		ps, isPath, err := expand(a, req.Cwd)
-		if err == nil && isPath && len(ps) == 1 && !isCandidate(ps[0]) && !isGlob(a) {
+		if err == nil && isPath && len(ps) == 1 && !isCandidate(ps[0]) && !isGlob(a) && !inConfig(ps[0], req) {
 			if st, serr := os.Stat(ps[0]); serr == nil && st.Mode().IsRegular() && !looksRunnable(ps[0]) {
 				// A data file among many (a shell's DIR/* takes README,
 				// specs...) is passed over; named alone, it is a mistake.
@@ -248,6 +248,22 @@ func isCandidate(p string) bool {
 		return false
 	}
 	return st.Mode()&0o111 != 0 || strings.HasSuffix(p, ".t")
+}
+
+// inConfig reports whether a suite of volley.toml takes the file p (it may
+// run it through an interpreter).
+func inConfig(p string, req Request) bool {
+	if req.Config == nil {
+		return false
+	}
+	for i := range req.Config.Suites {
+		for _, g := range req.Config.Suites[i].Paths {
+			if ms, _ := glob(g, req.Config.Dir); contains(ms, p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func suiteFor(p string, req Request) (*protocol.Suite, error) {

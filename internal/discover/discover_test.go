@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/volley-test/volley/internal/config"
 )
 
 // A file that is no program, named alone, is a usage error that says what
@@ -39,5 +41,33 @@ func TestNotAProgram(t *testing.T) {
 	}
 	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "passed over") {
 		t.Errorf("warnings %q, want one saying the source file was passed over", res.Warnings)
+	}
+}
+
+// A file a suite of volley.toml takes, run through its interpreter, is a
+// test whatever its mode.
+func TestConfigSuiteFileIsAProgram(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "t"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	py := filepath.Join(dir, "t", "a.py")
+	if err := os.WriteFile(py, []byte("print('ok')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	toml := filepath.Join(dir, "volley.toml")
+	if err := os.WriteFile(toml, []byte("[[suite]]\nname = \"py\"\npaths = [\"t/*.py\"]\ninterpreter = [\"python3\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(toml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Discover(Request{Args: []string{py}, Cwd: dir, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Suites) != 1 || res.Suites[0].Path != py {
+		t.Errorf("suites %v, want %s", res.Suites, py)
 	}
 }

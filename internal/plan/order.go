@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/volley-test/volley/internal/event"
 	"github.com/volley-test/volley/internal/protocol"
 )
 
@@ -28,20 +29,25 @@ func Expected(u *protocol.Unit, est Estimator) (time.Duration, bool) {
 	if len(u.Tests) == 0 {
 		return est.Suite(u.Suite.Name)
 	}
+	// A unit holding several slots (Go tests that call t.Parallel) runs
+	// its parallel tests that many at a time; a test whose subtests are
+	// parallel took its own time whole.
+	w := time.Duration(max(u.Threads, 1))
 	var sum time.Duration
 	known := 0
 	for _, t := range u.Tests {
 		if d, ok := est.Test(u.Suite.Name, t); ok {
+			if w > 1 && est.Parallel(u.Suite.Name, t)&event.ParallelSelf != 0 {
+				d /= w
+			}
 			sum += d
 			known++
 		}
 	}
-	// A unit holding several slots runs its tests that many at a time.
-	w := time.Duration(max(u.Threads, 1))
 	if known == 0 {
 		return time.Duration(len(u.Tests)) * defaultTestGuess / w, false
 	}
-	return (sum + time.Duration(len(u.Tests)-known)*(sum/time.Duration(known))) / w, true
+	return sum + time.Duration(len(u.Tests)-known)*(sum/time.Duration(known)), true
 }
 
 // Sort orders units in place. Smart ordering puts units holding a test that

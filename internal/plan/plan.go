@@ -27,6 +27,10 @@ type Options struct {
 	// Select, when set, keeps only the tests it accepts (--failed); test
 	// is "" for a suite whose tests cannot be listed.
 	Select func(suite, test string) bool
+	// Remote: the tests run on a remote executor, where each action has a
+	// machine of its own: Go tests that call t.Parallel are not grouped
+	// into units holding several slots.
+	Remote bool
 	// ListEnv is added to the environment of every process listing starts:
 	// the run's mark (proc.CookieVar), so that what a listing leaves
 	// behind is found and killed with the rest of the run.
@@ -250,6 +254,15 @@ type listing struct {
 
 func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.Unit {
 	s := l.suite
+	grouped := parallelizable(s) && o.Jobs > 1 && !o.Remote
+	subs := func(tests []string) bool {
+		for _, t := range tests {
+			if o.Est.Parallel(s.Name, t)&event.ParallelSubtests != 0 {
+				return true
+			}
+		}
+		return false
+	}
 	switch s.Granularity {
 	case "suite":
 		return protocol.Fit(l.lister, s, l.run)
@@ -257,7 +270,7 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 		us := make([]*protocol.Unit, len(l.run))
 		for i, t := range l.run {
 			us[i] = l.lister.Batch(s, []string{t})
-			if o.Est.Parallel(s.Name, t)&event.ParallelSubtests != 0 {
+			if grouped && subs(us[i].Tests) {
 				protocol.GoParallel(us[i], o.Jobs, true)
 			}
 		}
@@ -269,18 +282,17 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 		}
 		return defaultTestGuess
 	}
-	serial, par, subs := l.run, []string(nil), false
-	if parallelizable(s) && o.Jobs > 1 {
+	serial, par := l.run, []string(nil)
+	if grouped {
 		serial = nil
 		for _, t := range l.run {
-			if p := o.Est.Parallel(s.Name, t); p != 0 {
+			if o.Est.Parallel(s.Name, t) != 0 {
 				par = append(par, t)
-				subs = subs || p&event.ParallelSubtests != 0
 			} else {
 				serial = append(serial, t)
 			}
 		}
-		if len(par) == 1 && !subs { // one t.Parallel test alone runs alone
+		if len(par) == 1 && !subs(par) { // one t.Parallel test alone runs alone
 			serial, par = l.run, nil
 		}
 	}
@@ -291,15 +303,32 @@ func (l *listing) units(o Options, total time.Duration, suites int) []*protocol.
 	// The tests that ran in parallel last time run together in batches
 	// that hold as many slots as they may use at once, with go test's
 	// -test.parallel set to that: never more at once than the slots held.
-	w := o.Jobs
-	if !subs {
-		w = min(w, len(par))
+	// A batch has at least as many of them as it may run at once, or it
+	// could not use its slots.
+	w := min(o.Jobs, len(par))
+	if subs(par) {
+		w = o.Jobs
 	}
+	var batches [][]string
+	var cur []string
 	for _, b := range Batches(par, func(t string) time.Duration { return est(t) / time.Duration(w) }, BatchOptions{
 		Startup: l.startup, Overhead: o.Overhead, MinUnits: 3 * o.Jobs, Total: total,
 	}) {
+		cur = append(cur, b...)
+		if len(cur) >= w || subs(cur) {
+			batches, cur = append(batches, cur), nil
+		}
+	}
+	if len(cur) > 0 {
+		if n := len(batches); n > 0 {
+			batches[n-1] = append(batches[n-1], cur...)
+		} else {
+			batches = append(batches, cur)
+		}
+	}
+	for _, b := range batches {
 		for _, u := range protocol.Fit(l.lister, s, b) {
-			protocol.GoParallel(u, w, subs)
+			protocol.GoParallel(u, o.Jobs, subs(u.Tests))
 			us = append(us, u)
 		}
 	}

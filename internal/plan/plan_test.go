@@ -3,7 +3,9 @@ package plan
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,3 +231,57 @@ func TestUnitsCarryTheirExpectedTime(t *testing.T) {
 		}
 	}
 }
+
+// Go tests that called t.Parallel run in batches of their own, each
+// holding the slots it may use: as many as its tests (at most -j), or -j
+// when a test's subtests are parallel; never a batch too small to fill
+// its slots, and never when the tests run remotely.
+func TestParallelGoTestsBatched(t *testing.T) {
+	s := &protocol.Suite{Name: "p", Path: "/x/p.test", Protocol: "gotest"}
+	est := fakeEst{"p::S1": 2 * time.Second, "p::S2": 2 * time.Second, "p::E": time.Second, "parallel:p::E": int64ToDur(event.ParallelSubtests)}
+	run := []string{"S1", "S2"}
+	for i := 1; i <= 8; i++ {
+		n := fmt.Sprintf("P%d", i)
+		run = append(run, n)
+		est["p::"+n] = 2 * time.Second
+		est["parallel:p::"+n] = int64ToDur(event.ParallelSelf)
+	}
+	run = append(run, "E")
+	l := &listing{suite: s, lister: protocol.GoTest{}, startup: 10 * time.Millisecond, run: run}
+	units := func(o Options) map[string]string {
+		got := map[string]string{}
+		for _, u := range l.units(o, 40*time.Second, 1) {
+			par := ""
+			for _, a := range u.Args {
+				if strings.HasPrefix(a, "-test.parallel=") {
+					par = a
+				}
+			}
+			got[strings.Join(u.Tests, ",")] = fmt.Sprintf("threads %d %s", u.Threads, par)
+		}
+		return got
+	}
+	got := units(Options{Est: est, Jobs: 4})
+	want := map[string]string{
+		"S1": "threads 0 ", "S2": "threads 0 ",
+		"P1,P2,P3,P4": "threads 4 -test.parallel=4", "P5,P6,P7,P8": "threads 4 -test.parallel=4",
+		"E": "threads 4 -test.parallel=4",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("units:\n got %v\nwant %v", got, want)
+	}
+	for batch, how := range units(Options{Est: est, Jobs: 4, Remote: true}) {
+		if how != "threads 0 " {
+			t.Errorf("remote: %s holds %s, want one slot", batch, how)
+		}
+	}
+	// A suite that sets -test.parallel itself is left as it is.
+	s.Args = []string{"-test.parallel=1"}
+	for batch, how := range units(Options{Est: est, Jobs: 4}) {
+		if how != "threads 0 " {
+			t.Errorf("with the suite's own -test.parallel: %s holds %s", batch, how)
+		}
+	}
+}
+
+func int64ToDur(p event.Parallel) time.Duration { return time.Duration(p) }

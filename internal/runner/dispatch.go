@@ -403,8 +403,10 @@ func (d *Dispatcher) fitsBesidesSlots(u *protocol.Unit) bool {
 // from when the running units are expected to free them, and a unit may
 // pass it only if it is expected to end by then or uses slots the reserved
 // unit will not need (backfilling). When that wait would be longer than
-// the unit itself is expected to run, it starts at once in the free slots
-// instead: a short parallel batch does not wait for a long test to end.
+// the unit itself is expected to run, a batch volley made of parallel Go
+// tests (Unit.Threads) starts at once in the free slots instead: a short
+// parallel batch does not wait for a long test to end. A suite's own
+// threads are always waited for.
 func (d *Dispatcher) launch(ctx context.Context) {
 	constrained := len(d.o.Groups) > 0 || d.o.MemoryBudget > 0
 	for !d.stopping && len(d.queue) > 0 && d.used < d.o.Jobs {
@@ -414,7 +416,7 @@ func (d *Dispatcher) launch(ctx context.Context) {
 		} else {
 			now := d.now()
 			at, extra, reserved := d.reservation(now)
-			if reserved && at.Sub(now) > d.expected(d.queue[0]) && d.fitsBesidesSlots(d.queue[0]) {
+			if head := d.queue[0]; reserved && head.Threads > 0 && at.Sub(now) > d.expected(head) && d.fitsBesidesSlots(head) {
 				// Waiting for its slots would take longer than running
 				// it: it runs now in the slots that are free, which it
 				// holds (it may use more CPUs for its time).

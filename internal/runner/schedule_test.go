@@ -550,3 +550,33 @@ func TestScheduleWideUnitDoesNotWaitLongerThanItRuns(t *testing.T) {
 		t.Errorf("%d passed, want 3", st.Passed)
 	}
 }
+
+// A suite's own threads are waited for, however long: it asked for them.
+func TestScheduleSuiteThreadsAreWaitedFor(t *testing.T) {
+	var mu sync.Mutex
+	t0 := time.Unix(1000, 0)
+	clock := t0
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	est := map[string]time.Duration{"long": 10 * time.Second, "wide": time.Second, "short": 2 * time.Second}
+	us := units([]string{"long", "wide", "short"}, func(s *protocol.Suite) {
+		if s.Name == "wide" {
+			s.Threads = 2
+		}
+	})
+	for _, u := range us {
+		u.Est = est[u.Suite.Name]
+	}
+	h := newSched(t, runner.Options{Jobs: 2}, now, us...)
+	ps := h.settle()
+	h.expect(ps, "[long short]") // short is done before long frees wide's slots
+	h.startAll(ps)
+	h.pass(ps[1])
+	h.expect(h.settle(), "[long]")
+	h.pass(ps[0])
+	ps = h.settle()
+	h.expect(ps, "[wide]")
+	h.pass(ps[0])
+	if st := h.wait(); st.Passed != 3 {
+		t.Errorf("%d passed, want 3", st.Passed)
+	}
+}

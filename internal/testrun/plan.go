@@ -58,7 +58,7 @@ func makePlan(c *Config, args []string, mem *memory, listEnv []string, stderr io
 	if order == plan.OrderRandom {
 		fmt.Fprintf(stderr, "volley: random order, seed %d (rerun with --order random:%d)\n", seed, seed)
 	}
-	po := plan.Options{Filter: filter, Jobs: c.Jobs, Order: order, Seed: seed, ListEnv: listEnv}
+	po := plan.Options{Filter: filter, Jobs: c.Jobs, Order: order, Seed: seed, ListEnv: listEnv, Remote: remoteExecutor(c) != ""}
 	if mem != nil {
 		po.Est = estimator{mem}
 		po.Cache = mem

@@ -50,7 +50,8 @@ func parallel(t *testing.T, other string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Longer than a serial test, so their batch is planned first.
+	time.Sleep(300 * time.Millisecond)
 	note(t, "end")
 }
 
