@@ -170,9 +170,18 @@ func leftText(d time.Duration) string {
 }
 
 // lines renders the live area: a progress line, then what is running,
-// longest-running first.
-func (l *live) lines(s event.Stats, now time.Time, width int) []string {
+// longest-running first; in a terminal of height rows (0: unknown), never
+// more than height-1 lines, so the area never scrolls (the cursor waits on
+// the line below it), whatever is left over counted in "... and N more".
+func (l *live) lines(s event.Stats, now time.Time, width, height int) []string {
 	out := []string{progressLine(s, now, width)}
+	shown := maxRunning
+	if height > 0 {
+		if height <= 2 {
+			return out
+		}
+		shown = min(shown, height-2) // the head line, the cursor's line
+	}
 
 	rs := make([]*running, 0, len(l.procs)+len(l.tests))
 	for _, p := range l.procs {
@@ -189,9 +198,12 @@ func (l *live) lines(s event.Stats, now time.Time, width int) []string {
 		}
 		return rs[i].label < rs[j].label
 	})
+	if len(rs) > shown {
+		shown-- // room for the count of the rest
+	}
 	for i, r := range rs {
-		if i == maxRunning {
-			out = append(out, fmt.Sprintf("  ... and %d more", len(rs)-maxRunning))
+		if i == shown {
+			out = append(out, fmt.Sprintf("  ... and %d more", len(rs)-shown))
 			break
 		}
 		out = append(out, fmt.Sprintf("  %6s  %s", secs1(now.Sub(r.start)), r.label))

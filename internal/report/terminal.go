@@ -12,10 +12,14 @@ import (
 
 // TermOptions configure the terminal reporter.
 type TermOptions struct {
-	Live    bool             // w is a terminal: draw the live area
-	Color   bool             // ANSI colors (caller decides: TTY and NO_COLOR unset)
-	Verbose int              // 0: failures only; 1 (-v): one line per test; 2 (-vv): also process start/end lines
-	Width   int              // terminal width for the live area (lines are truncated to it); 0 = 100
+	Live    bool // w is a terminal: draw the live area
+	Color   bool // ANSI colors (caller decides: TTY and NO_COLOR unset)
+	Verbose int  // 0: failures only; 1 (-v): one line per test; 2 (-vv): also process start/end lines
+	Width   int  // terminal width for the live area (lines are truncated to it); 0 = 100
+	Height  int  // terminal rows: the live area takes at most Height-1 lines; 0 = no limit but its own
+	// Size, when set, gives the terminal's width and height again at every
+	// periodic redraw, so a resized terminal is followed (0s are ignored).
+	Size    func() (width, height int)
 	Slowest int              // print the N slowest tests in the summary (0 = none)
 	Now     func() time.Time // the clock for elapsed times in the live area; nil = time.Now
 }
@@ -154,10 +158,15 @@ func (t *terminal) redraw(s event.Stats, force bool) {
 	if !force && t.live.drawn > 0 && now.Sub(t.live.lastDraw) < redrawEvery {
 		return
 	}
+	if force && t.o.Size != nil {
+		if w, h := t.o.Size(); w > 0 && h > 0 {
+			t.o.Width, t.o.Height = w, h
+		}
+	}
 	if t.live.drawn > 0 {
 		fmt.Fprintf(&t.buf, "\x1b[%dA\r", t.live.drawn)
 	}
-	lines := t.live.lines(s, now, t.o.Width)
+	lines := t.live.lines(s, now, t.o.Width, t.o.Height)
 	for _, l := range lines {
 		t.buf.WriteString(truncate(l, t.o.Width))
 		t.buf.WriteString("\x1b[K\n")

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +47,7 @@ func TestTerminalGolden(t *testing.T) {
 		{"color", mixedRun(), TermOptions{Verbose: 1, Color: true}},
 		{"live", mixedRun(), TermOptions{Live: true, Color: true, Width: 60}},
 		{"live-crowd", crowdRun(), TermOptions{Live: true, Width: 40}},
+		{"live-short", crowdRun(), TermOptions{Live: true, Width: 40, Height: 8}},
 		{"plain-crowd", crowdRun(), TermOptions{Verbose: 2}},
 	}
 	for _, tt := range tests {
@@ -155,5 +158,54 @@ func TestWriteError(t *testing.T) {
 	}
 	if w.n != 1 {
 		t.Errorf("%d writes, want 1: nothing after the first error", w.n)
+	}
+}
+
+// In a terminal shorter than the running list, the live area never takes
+// more lines than the terminal has (less the cursor's), so it never
+// scrolls stale frames into the scrollback; a resize is followed.
+func TestLiveAreaFitsTheTerminal(t *testing.T) {
+	moves := regexp.MustCompile(`\x1b\[(\d+)A`)
+	tallest := func(out string) int {
+		most := 0
+		for _, m := range moves.FindAllStringSubmatch(out, -1) {
+			n, _ := strconv.Atoi(m[1])
+			most = max(most, n)
+		}
+		return most
+	}
+	for _, h := range []int{2, 3, 6, 12} {
+		out := replay(t, crowdRun(), TermOptions{Live: true, Width: 40, Height: h})
+		if got := tallest(out); got > h-1 || got == 0 {
+			t.Errorf("height %d: a frame of %d lines, want 1 to %d", h, got, h-1)
+		}
+		if h >= 6 && !strings.Contains(out, "more") {
+			t.Errorf("height %d: the running tests that do not fit are not counted:\n%s", h, out)
+		}
+	}
+	// A terminal resized from 30 rows to 5 while tests run.
+	rows := 30
+	size := func() (int, int) { return 40, rows }
+	var buf bytes.Buffer
+	events := crowdRun()
+	var now time.Time
+	r := NewTerminal(&buf, TermOptions{Live: true, Size: size, Now: func() time.Time { return now }})
+	for i, e := range events {
+		if i == len(events)/2 {
+			rows = 5
+			buf.Reset()
+		}
+		now = e.Time
+		r.Event(e)
+	}
+	r.Close()
+	// The frames drawn after the next periodic redraw fit the new height:
+	// the last one, erased at the end, is at most 4 lines.
+	frames := moves.FindAllStringSubmatch(buf.String(), -1)
+	if len(frames) == 0 {
+		t.Fatal("nothing drawn after the resize")
+	}
+	if n, _ := strconv.Atoi(frames[len(frames)-1][1]); n > 4 {
+		t.Errorf("after a resize to 5 rows, the last frame has %d lines", n)
 	}
 }

@@ -25,8 +25,8 @@ func openReports(c *Config, human, stdout, stderr io.Writer, live bool, files *[
 		Live:    live,
 		Color:   tty.IsTerminal(human) && os.Getenv("NO_COLOR") == "" && !c.NoColor,
 		Verbose: verbose,
-		Width:   tty.Width(human),
 		Slowest: c.Reports.Slowest,
+		Size:    func() (int, int) { return tty.Size(human) },
 	})
 	rs := []report.Reporter{term}
 	var errs []error

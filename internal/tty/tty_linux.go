@@ -17,14 +17,15 @@ func IsTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// Width is the number of columns of the terminal w, 0 when w is not one.
-func Width(w io.Writer) int {
+// Size is the number of columns and rows of the terminal w, 0s when w is
+// not one.
+func Size(w io.Writer) (width, height int) {
 	if f, ok := w.(*os.File); ok {
-		if wd, _, err := term.GetSize(int(f.Fd())); err == nil {
-			return wd
+		if wd, ht, err := term.GetSize(int(f.Fd())); err == nil {
+			return wd, ht
 		}
 	}
-	return 0
+	return 0, 0
 }
 
 // Foreground reports whether the calling process's group is the terminal
