@@ -106,6 +106,7 @@ type running struct {
 	unit    *protocol.Unit
 	slot    int
 	start   time.Time
+	ran     time.Time // start, moved on by the time volley was stopped (Ctrl-Z): for expected ends
 	timeout time.Duration
 	capture *Capture
 	env     []string
@@ -336,7 +337,7 @@ func (d *Dispatcher) reservation(now time.Time) (at time.Time, extra int, reserv
 	}
 	ends := make([]end, 0, len(d.running))
 	for _, r := range d.running {
-		at := r.start.Add(d.expected(r.unit))
+		at := r.ran.Add(d.expected(r.unit))
 		if at.Before(now) { // overdue: it may end any moment
 			at = now
 		}
@@ -368,7 +369,7 @@ func (d *Dispatcher) left(now time.Time) time.Duration {
 		longest = max(longest, e)
 	}
 	for _, r := range d.running {
-		e := max(d.expected(r.unit)-now.Sub(r.start), 0)
+		e := max(d.expected(r.unit)-now.Sub(r.ran), 0)
 		work += e * time.Duration(r.threads)
 		longest = max(longest, e)
 	}
@@ -466,7 +467,7 @@ func (d *Dispatcher) startIn(ctx context.Context, u *protocol.Unit, threads int)
 	}
 	now := d.now()
 	r := &running{
-		id: d.nextID, unit: u, slot: slot, start: now, timeout: timeout,
+		id: d.nextID, unit: u, slot: slot, start: now, ran: now, timeout: timeout,
 		capture: NewCapture(d.o.TempDir), deadline: now.Add(timeout), curStart: now,
 		threads: threads, cookie: cookie(d.o.Cookie, d.nextID),
 		req: make(chan Request, 16), done: make(chan struct{}),

@@ -386,8 +386,12 @@ func TestScheduleSuspend(t *testing.T) {
 		stopped = true
 		c.add(time.Hour)
 	}
-	o := runner.Options{Jobs: 1, Timeout: 30 * time.Minute, Stop: stop}
-	h = newSched(t, o, c.now, units([]string{"a", "b"}, nil)...)
+	o := runner.Options{Jobs: 1, Timeout: 30 * time.Minute, Stop: stop, Tick: time.Millisecond}
+	us := units([]string{"a", "b"}, nil)
+	for _, u := range us {
+		u.Est = 5 * time.Minute
+	}
+	h = newSched(t, o, c.now, us...)
 	a = h.settle()[0]
 	h.start(a)
 	c.add(time.Minute)
@@ -404,6 +408,10 @@ func TestScheduleSuspend(t *testing.T) {
 	}
 	c.add(time.Minute)
 	h.expect(h.settle(), "[a]")
+	// Its expected end moved too: 3 of its 5 minutes left, then b's 5.
+	h.waitEvent(h.mark(), "a tick with 8m left", func(e *event.Event) bool {
+		return e.Kind == event.Tick && e.Stats.Left == 8*time.Minute
+	})
 	h.pass(a)
 	b := h.settle()[0]
 	h.start(b)

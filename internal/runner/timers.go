@@ -187,6 +187,7 @@ func (d *Dispatcher) suspend() {
 		later(&r.slowAt)
 		later(&r.killAt)
 		later(&r.curStart)
+		later(&r.ran)
 		r.ask(proc.ReqCont)
 	}
 	for i := range d.delayed {
