@@ -396,7 +396,7 @@ func (g *goSession) framing(l string) *Outcome {
 			// A parallel test shares its process's time with others: its
 			// own time is what the testing package measured (the time it
 			// ran, its wait for a parallel slot left out).
-			if d, ok := goElapsed(l); ok {
+			if d, ok := goElapsed(l); ok && d > 0 { // "(0.00s)" says too little
 				o.Start, o.Duration = time.Now().Add(-d), d
 			}
 		}

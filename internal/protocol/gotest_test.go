@@ -329,19 +329,20 @@ func TestGoTestCwdFromBuildInfo(t *testing.T) {
 // A test that called t.Parallel, or whose subtests did, says so on its
 // outcome; a parallel test's time is the testing package's own.
 func TestGoSessionParallel(t *testing.T) {
-	g := newGoSession(&Suite{Name: "p", Protocol: "gotest"}, []string{"TestA", "TestB", "TestC"})
+	g := newGoSession(&Suite{Name: "p", Protocol: "gotest"}, []string{"TestA", "TestB", "TestC", "TestD"})
 	var outs []Outcome
 	for _, l := range []string{
 		"=== RUN   TestA", "=== PAUSE TestA",
 		"=== RUN   TestB", "=== RUN   TestB/x", "=== PAUSE TestB/x", "=== CONT  TestB/x", "--- PASS: TestB/x (0.00s)", "--- PASS: TestB (0.01s)",
 		"=== RUN   TestC", "--- PASS: TestC (0.00s)",
 		"=== CONT  TestA", "--- PASS: TestA (1.50s)",
+		"=== RUN   TestD", "=== PAUSE TestD", "=== CONT  TestD", "--- PASS: TestD (0.00s)",
 	} {
 		outs = append(outs, g.Line([]byte("\x16"+l))...)
 	}
-	want := map[string]event.Parallel{"TestA": event.ParallelSelf, "TestB": event.ParallelSubtests, "TestC": 0}
+	want := map[string]event.Parallel{"TestA": event.ParallelSelf, "TestB": event.ParallelSubtests, "TestC": 0, "TestD": event.ParallelSelf}
 	if len(outs) != len(want) {
-		t.Fatalf("outcomes %+v, want 3", outs)
+		t.Fatalf("outcomes %+v, want 4", outs)
 	}
 	for _, o := range outs {
 		if o.Parallel != want[o.Test] {
@@ -349,6 +350,9 @@ func TestGoSessionParallel(t *testing.T) {
 		}
 		if o.Test == "TestA" && (o.Duration != 1500*time.Millisecond || o.Start.IsZero()) {
 			t.Errorf("TestA: duration %v (start %v), want the 1.5s it reported", o.Duration, o.Start)
+		}
+		if o.Test == "TestD" && !o.Start.IsZero() {
+			t.Errorf("TestD: its \"(0.00s)\" taken as its time (%v); volley's own timing says more", o.Duration)
 		}
 	}
 }

@@ -368,6 +368,11 @@ func (d *Dispatcher) left(now time.Time) time.Duration {
 		work += e * time.Duration(d.threads(u))
 		longest = max(longest, e)
 	}
+	for _, du := range d.delayed { // retries waiting out their backoff
+		e := d.expected(du.u) + max(du.at.Sub(now), 0)
+		work += d.expected(du.u) * time.Duration(d.threads(du.u))
+		longest = max(longest, e)
+	}
 	for _, r := range d.running {
 		e := max(d.expected(r.unit)-now.Sub(r.ran), 0)
 		work += e * time.Duration(r.threads)

@@ -588,3 +588,23 @@ func TestScheduleSuiteThreadsAreWaitedFor(t *testing.T) {
 		t.Errorf("%d passed, want 3", st.Passed)
 	}
 }
+
+// A retry waiting out its backoff is work still to do.
+func TestScheduleTimeLeftCountsRetries(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	us := units([]string{"a"}, nil)
+	us[0].Est = 4 * time.Second
+	o := runner.Options{Jobs: 1, Retries: 1, RetryBackoff: 3 * time.Second, Tick: time.Millisecond}
+	h := newSched(t, o, c.now, us...)
+	ps := h.settle()
+	h.start(ps[0])
+	h.fail(ps[0])
+	h.waitEvent(h.mark(), "a tick with 7s left (3s of backoff, then 4s)", func(e *event.Event) bool {
+		return e.Kind == event.Tick && e.Stats.Left == 7*time.Second
+	})
+	c.add(3 * time.Second)
+	again := h.next()
+	h.start(again)
+	h.pass(again)
+	h.wait()
+}
