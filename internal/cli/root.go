@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/volley-test/volley/internal/config"
 )
 
 // Exit codes, the output contract.
@@ -174,46 +176,16 @@ func suggestFlag(c *cobra.Command, err error) string {
 	if len(typed) < 2 {
 		return ""
 	}
-	best, bestD := "", 0
-	consider := func(f *pflag.Flag) {
-		if f.Hidden {
-			return
-		}
-		d := editDistance(typed, f.Name)
-		if strings.HasPrefix(f.Name, typed) && len(typed) >= 3 {
-			d = min(d, 1)
-		}
-		if d <= max(1, len(typed)/3) && (best == "" || d < bestD) {
-			best, bestD = "--"+f.Name, d
+	var names []string
+	add := func(f *pflag.Flag) {
+		if !f.Hidden {
+			names = append(names, f.Name)
 		}
 	}
-	c.Flags().VisitAll(consider)
-	c.InheritedFlags().VisitAll(consider)
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, with the swap
-// of two neighbours counting as one edit.
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	c.Flags().VisitAll(add)
+	c.InheritedFlags().VisitAll(add)
+	if best := config.Nearest(typed, names); best != "" {
+		return "--" + best
 	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
+	return ""
 }

@@ -117,7 +117,7 @@ func (t *table) oneOf(key string, allowed []string) (string, bool) {
 		return s, ok
 	}
 	hint := ""
-	if near := nearest(s, allowed); near != "" {
+	if near := Nearest(s, allowed); near != "" {
 		hint = fmt.Sprintf("; did you mean %q?", near)
 	}
 	t.errorf(key, "unknown %s %q (want one of %s%s)", key, s, strings.Join(allowed, ", "), hint)

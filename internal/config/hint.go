@@ -11,13 +11,13 @@ import (
 // else a likely typo of a key that belongs elsewhere, else the list of
 // known keys.
 func unknownKeyMsg(key string, known []string, elsewhere map[string]string) string {
-	if best := nearest(key, known); best != "" {
+	if best := Nearest(key, known); best != "" {
 		return fmt.Sprintf("unknown key %q (did you mean %q?)", key, best)
 	}
 	if where, ok := elsewhere[key]; ok {
 		return fmt.Sprintf("unknown key %q here (it belongs in %s)", key, where)
 	}
-	if best := nearest(key, sortedKeys(elsewhere)); best != "" {
+	if best := Nearest(key, sortedKeys(elsewhere)); best != "" {
 		return fmt.Sprintf("unknown key %q (did you mean %q? it belongs in %s)", key, best, elsewhere[best])
 	}
 	sorted := append([]string(nil), known...)
@@ -25,9 +25,9 @@ func unknownKeyMsg(key string, known []string, elsewhere map[string]string) stri
 	return fmt.Sprintf("unknown key %q (known: %s)", key, strings.Join(sorted, ", "))
 }
 
-// nearest returns the candidate closest to s when it is close enough to be a
+// Nearest returns the candidate closest to s when it is close enough to be a
 // typo (case and '-' vs '_' ignored), or "".
-func nearest(s string, candidates []string) string {
+func Nearest(s string, candidates []string) string {
 	norm := func(x string) string { return strings.ReplaceAll(strings.ToLower(x), "-", "_") }
 	ns := norm(s)
 	best, bestDist := "", -1

@@ -20,8 +20,8 @@ func TestNearest(t *testing.T) {
 		{"retries", ""},
 	}
 	for _, tt := range tests {
-		if got := nearest(tt.in, keys); got != tt.want {
-			t.Errorf("nearest(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Nearest(tt.in, keys); got != tt.want {
+			t.Errorf("Nearest(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

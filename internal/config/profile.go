@@ -32,8 +32,8 @@ func (f *File) Profile(name string) (Options, error) {
 	known := sortedKeys(profiles)
 	msg := fmt.Sprintf("unknown profile %q", name)
 	switch {
-	case nearest(name, known) != "":
-		msg += fmt.Sprintf(" (did you mean %q?)", nearest(name, known))
+	case Nearest(name, known) != "":
+		msg += fmt.Sprintf(" (did you mean %q?)", Nearest(name, known))
 	case len(known) > 0:
 		msg += fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
 	default:

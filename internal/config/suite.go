@@ -113,7 +113,7 @@ func (d *decoder) checkSuites(f *File) {
 // unknownGroupMsg explains a reference to an undefined group.
 func unknownGroupMsg(name string, groups map[string]Group) string {
 	known := sortedKeys(groups)
-	if near := nearest(name, known); near != "" {
+	if near := Nearest(name, known); near != "" {
 		return fmt.Sprintf("unknown group %q (did you mean %q?)", name, near)
 	}
 	return fmt.Sprintf("unknown group %q (define it with [groups.%s] and max = N)", name, formatKey(name))
