@@ -433,17 +433,10 @@ func TestScheduleSuspend(t *testing.T) {
 }
 
 func TestScheduleTimeLeft(t *testing.T) {
-	var mu sync.Mutex
-	t0 := time.Unix(1000, 0)
-	clock := t0
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	at := func(s int) { mu.Lock(); clock = t0.Add(time.Duration(s) * time.Second); mu.Unlock() }
+	c := &clock{t: time.Unix(1000, 0)}
 	est := map[string]time.Duration{"a": 10 * time.Second, "b": 4 * time.Second, "c": 4 * time.Second}
-	us := units([]string{"a", "b", "c", "d"}, nil)
-	for _, u := range us {
-		u.Est = est[u.Suite.Name] // d: never run before, guessed as the mean, 6s
-	}
-	h := newSched(t, runner.Options{Jobs: 2, Tick: time.Millisecond}, now, us...)
+	us := timedUnits([]string{"a", "b", "c", "d"}, est, nil) // d: never run before, guessed as the mean, 6s
+	h := newSched(t, runner.Options{Jobs: 2, Tick: time.Millisecond}, c.now, us...)
 	left := func(want time.Duration) {
 		t.Helper()
 		h.waitEvent(h.mark(), "a tick with "+want.String()+" left", func(e *event.Event) bool {
@@ -454,20 +447,20 @@ func TestScheduleTimeLeft(t *testing.T) {
 	h.expect(ps, "[a b]")
 	h.startAll(ps)
 	left(12 * time.Second) // (10 + 4 + 4 + 6) / 2 slots
-	at(6)
+	c.add(6 * time.Second)
 	left(7 * time.Second) // a 4 + b 0 (overdue) + c 4 + d 6 over 2 slots
 	h.pass(ps[1])
 	ps2 := h.settle()
 	h.expect(ps2, "[a c]")
 	h.start(ps2[1])
-	at(8)
+	c.add(2 * time.Second)
 	left(6 * time.Second) // (a 2 + c 2 + d 6) / 2 = 5, but d alone takes 6
 	h.pass(ps2[0])
 	h.pass(ps2[1])
 	ps3 := h.settle()
 	h.expect(ps3, "[d]")
 	h.start(ps3[0])
-	at(20)
+	c.add(12 * time.Second)
 	left(0) // d overran its guess: nothing left that history knows of
 	h.pass(ps3[0])
 	h.wait()
@@ -486,34 +479,25 @@ func TestScheduleTimeLeft(t *testing.T) {
 }
 
 func TestScheduleReservesSlotsForAWideUnit(t *testing.T) {
-	var mu sync.Mutex
-	t0 := time.Unix(1000, 0)
-	clock := t0
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	at := func(s int) { mu.Lock(); clock = t0.Add(time.Duration(s) * time.Second); mu.Unlock() }
+	c := &clock{t: time.Unix(1000, 0)}
 	est := map[string]time.Duration{"a": 3 * time.Second, "wide": 5 * time.Second, "long": 10 * time.Second, "short": time.Second}
-	us := units([]string{"a", "wide", "long", "short"}, nil)
-	for _, u := range us {
-		u.Est = est[u.Suite.Name]
-		if u.Suite.Name == "wide" {
-			u.Threads = 2 // a batch of parallel Go tests
-		}
-	}
-	h := newSched(t, runner.Options{Jobs: 2}, now, us...)
+	us := timedUnits([]string{"a", "wide", "long", "short"}, est, nil)
+	us[1].Threads = 2 // wide: a batch of parallel Go tests
+	h := newSched(t, runner.Options{Jobs: 2}, c.now, us...)
 	// wide needs both slots, which a frees at 3s. long would hold one
 	// until 10s, so it waits; short is done by 1s and goes first.
 	ps := h.settle()
 	h.expect(ps, "[a short]")
 	h.startAll(ps)
-	at(1)
+	c.add(time.Second)
 	h.pass(ps[1])
 	h.expect(h.settle(), "[a]") // a slot idles rather than delay wide
-	at(3)
+	c.add(2 * time.Second)
 	h.pass(ps[0])
 	ps = h.settle()
 	h.expect(ps, "[wide]")
 	h.start(ps[0])
-	at(8)
+	c.add(5 * time.Second)
 	h.pass(ps[0])
 	ps = h.settle()
 	h.expect(ps, "[long]")
@@ -524,20 +508,11 @@ func TestScheduleReservesSlotsForAWideUnit(t *testing.T) {
 }
 
 func TestScheduleWideUnitDoesNotWaitLongerThanItRuns(t *testing.T) {
-	var mu sync.Mutex
-	t0 := time.Unix(1000, 0)
-	clock := t0
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	at := func(s int) { mu.Lock(); clock = t0.Add(time.Duration(s) * time.Second); mu.Unlock() }
+	c := &clock{t: time.Unix(1000, 0)}
 	est := map[string]time.Duration{"long": 10 * time.Second, "wide": time.Second, "short": 2 * time.Second}
-	us := units([]string{"long", "wide", "short"}, nil)
-	for _, u := range us {
-		u.Est = est[u.Suite.Name]
-		if u.Suite.Name == "wide" {
-			u.Threads = 2
-		}
-	}
-	h := newSched(t, runner.Options{Jobs: 2, Tick: time.Millisecond}, now, us...)
+	us := timedUnits([]string{"long", "wide", "short"}, est, nil)
+	us[1].Threads = 2 // wide: a batch of parallel Go tests
+	h := newSched(t, runner.Options{Jobs: 2, Tick: time.Millisecond}, c.now, us...)
 	// Both slots free only when long ends, 10s away; wide runs for 1s, so
 	// it starts at once in the free slot rather than wait.
 	ps := h.settle()
@@ -548,7 +523,7 @@ func TestScheduleWideUnitDoesNotWaitLongerThanItRuns(t *testing.T) {
 	if left.Stats.Left != 10*time.Second {
 		t.Errorf("time left %v, want 10s (long's)", left.Stats.Left)
 	}
-	at(1)
+	c.add(time.Second)
 	h.pass(ps[1])
 	ps2 := h.settle()
 	h.expect(ps2, "[long short]")
@@ -561,20 +536,14 @@ func TestScheduleWideUnitDoesNotWaitLongerThanItRuns(t *testing.T) {
 
 // A suite's own threads are waited for, however long: it asked for them.
 func TestScheduleSuiteThreadsAreWaitedFor(t *testing.T) {
-	var mu sync.Mutex
-	t0 := time.Unix(1000, 0)
-	clock := t0
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	c := &clock{t: time.Unix(1000, 0)}
 	est := map[string]time.Duration{"long": 10 * time.Second, "wide": time.Second, "short": 2 * time.Second}
-	us := units([]string{"long", "wide", "short"}, func(s *protocol.Suite) {
+	us := timedUnits([]string{"long", "wide", "short"}, est, func(s *protocol.Suite) {
 		if s.Name == "wide" {
 			s.Threads = 2
 		}
 	})
-	for _, u := range us {
-		u.Est = est[u.Suite.Name]
-	}
-	h := newSched(t, runner.Options{Jobs: 2}, now, us...)
+	h := newSched(t, runner.Options{Jobs: 2}, c.now, us...)
 	ps := h.settle()
 	h.expect(ps, "[long short]") // short is done before long frees wide's slots
 	h.startAll(ps)
@@ -607,4 +576,13 @@ func TestScheduleTimeLeftCountsRetries(t *testing.T) {
 	h.start(again)
 	h.pass(again)
 	h.wait()
+}
+
+// timedUnits are units (see units) with expected times from est.
+func timedUnits(names []string, est map[string]time.Duration, set func(*protocol.Suite)) []*protocol.Unit {
+	us := units(names, set)
+	for _, u := range us {
+		u.Est = est[u.Suite.Name]
+	}
+	return us
 }
